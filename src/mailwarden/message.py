@@ -32,8 +32,9 @@ class Link:
     """A link found in HTML (``<a href>``, forms, images) or in plain text.
 
     `text` is what a reader sees (anchor text; empty for plain-text URLs). `text_domain` is the
-    domain that text names, when it looks like a URL or host, so ``<a href="evil.ru">paypal.com</a>``
-    gives ``text_domain="paypal.com"``, ``registrable="evil.ru"``.
+    domain that text names, when it looks like a URL or host, so
+    ``<a href="evil.ru">paypal.com</a>`` gives ``text_domain="paypal.com"`` and
+    ``registrable="evil.ru"``.
     """
 
     href: str

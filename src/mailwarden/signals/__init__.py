@@ -56,7 +56,7 @@ def signal(name: str, type_: type) -> Callable[[F], F]:
         if name in REGISTRY and REGISTRY[name].fn is not fn:
             raise ValueError(f"signal {name!r} registered twice")
         doc = " ".join((fn.__doc__ or "").split())
-        REGISTRY[name] = SignalSpec(name, level, type_, fn, doc)  # type: ignore[arg-type]
+        REGISTRY[name] = SignalSpec(name, level, type_, fn, doc)
         return fn
 
     return register

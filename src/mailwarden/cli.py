@@ -1,0 +1,275 @@
+"""The `mailwarden` command: scan, explain, rules lint / test, signals."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mailwarden.tenant import Tenant, TenantConfigError, default_tenant, load_tenant
+
+EXIT_CLEAN, EXIT_MALICIOUS, EXIT_USAGE = 0, 1, 2
+# Above this many messages the table lists only what was not safe (the summary counts the rest).
+FULL_TABLE_LIMIT = 50
+TABLE_ROW_LIMIT = 200
+_STYLE = {"safe": "green", "spam": "yellow", "suspicious": "dark_orange", "malicious": "bold red"}
+
+tenant_option = click.option(
+    "--tenant",
+    "tenant_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tenant YAML (organisation domains, people, thresholds). Default: the embedded demo.",
+)
+rules_option = click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Extra rule directory; its rules add to (or, by id, replace) the shipped ones.",
+)
+
+
+class ConfigProblem(click.ClickException):
+    """Bad tenant or rules: exit 2 like a usage error, since 1 means 'malicious found'."""
+
+    exit_code = EXIT_USAGE
+
+
+def _tenant(path: Path | None) -> Tenant:
+    try:
+        return load_tenant(path) if path else default_tenant()
+    except TenantConfigError as exc:
+        raise ConfigProblem(str(exc)) from exc
+
+
+def _engine(tenant_path: Path | None, rule_dirs: tuple[Path, ...]) -> Any:
+    from mailwarden.detectors.rules import RuleError
+    from mailwarden.engine import Engine
+
+    try:
+        return Engine(_tenant(tenant_path), rule_dirs=rule_dirs)
+    except RuleError as exc:
+        raise ConfigProblem(f"rules failed to load:\n{exc}") from exc
+
+
+@click.group()
+@click.version_option(package_name="mailwarden")
+def main() -> None:
+    """Email attack detection: scan messages, explain verdicts, test rules."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@tenant_option
+@rules_option
+@click.option("--jsonl", is_flag=True, help="One verdict JSON per line on stdout (no table).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def scan(
+    paths: tuple[Path, ...],
+    tenant_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    jsonl: bool,
+    no_progress: bool,
+) -> None:
+    """Scan .eml files, directories, mbox, Maildir or tar archives of messages.
+
+    Exit status: 0 when nothing malicious was found, 1 when something was, 2 on bad usage or
+    config. Unreadable inputs are reported with their path and reason (and as error records with
+    --jsonl), never skipped silently.
+    """
+    from mailwarden.sources import iter_messages
+
+    engine = _engine(tenant_path, rule_dirs)
+    out = sys.stdout.buffer
+    err = Console(stderr=True)
+    counts: Counter[str] = Counter()
+    rows: list[tuple[str, Any]] = []
+    errors: list[tuple[str, str]] = []
+    show_progress = not no_progress and not jsonl and err.is_terminal
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show_progress,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("scan", total=None)
+        for item in iter_messages(paths):
+            progress.advance(task)
+            if item.error:
+                errors.append((item.source, item.error))
+                counts["unreadable"] += 1
+                if jsonl:
+                    record = {"source": item.source, "error": item.error}
+                    out.write(orjson.dumps(record) + b"\n")
+                continue
+            verdict = engine.scan(item.raw, source=item.source)
+            counts[verdict.verdict] += 1
+            if jsonl:
+                out.write(verdict.to_json() + b"\n")
+            else:
+                rows.append((item.source, verdict))
+    if not jsonl:
+        _print_table(rows, counts)
+    for source, reason in errors:
+        err.print(f"[red]unreadable[/red] {source}: {reason}", highlight=False)
+    sys.exit(EXIT_MALICIOUS if counts["malicious"] else EXIT_CLEAN)
+
+
+def _print_table(rows: list[tuple[str, Any]], counts: Counter[str]) -> None:
+    console = Console()
+    shown = rows if len(rows) <= FULL_TABLE_LIMIT else [r for r in rows if r[1].verdict != "safe"]
+    if shown:
+        table = Table(show_lines=False)
+        for column in ("message", "verdict", "category", "score", "action", "top findings"):
+            table.add_column(column, overflow="fold")
+        for source, verdict in shown[:TABLE_ROW_LIMIT]:
+            top = ", ".join(f.symbol for f in verdict.findings[:3])
+            style = _STYLE.get(verdict.verdict, "")
+            table.add_row(
+                source,
+                f"[{style}]{verdict.verdict}[/{style}]",
+                verdict.category,
+                f"{verdict.score:g}",
+                verdict.action,
+                top,
+            )
+        console.print(table)
+        if len(shown) > TABLE_ROW_LIMIT:
+            console.print(f"... {len(shown) - TABLE_ROW_LIMIT} more not shown (use --jsonl)")
+    summary = ", ".join(
+        f"{counts[k]} {k}"
+        for k in ("safe", "spam", "suspicious", "malicious", "unreadable")
+        if counts[k]
+    )
+    console.print(f"{sum(counts.values())} messages: {summary or 'none found'}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@tenant_option
+@rules_option
+@click.option("--json", "as_json", is_flag=True, help="The verdict and every signal as JSON.")
+@click.option(
+    "--all-signals",
+    is_flag=True,
+    help="Compute every registered signal, not only those the rules read.",
+)
+def explain(
+    path: Path,
+    tenant_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    as_json: bool,
+    all_signals: bool,
+) -> None:
+    """Show one message's verdict with full attribution: findings, evidence, signals, defects."""
+    from mailwarden.parse import parse
+    from mailwarden.signals import discover
+
+    engine = _engine(tenant_path, rule_dirs)
+    raw = path.read_bytes()
+    verdict = engine.scan(raw, source=str(path))
+    values = engine.signals(parse(raw))
+    names = sorted(discover()) if all_signals else sorted(engine.rules.signals_used())
+    signals = {name: values[name] for name in names}
+    if as_json:
+        sys.stdout.buffer.write(
+            orjson.dumps({"verdict": verdict.to_dict(), "signals": signals}, default=list) + b"\n"
+        )
+        return
+    console = Console()
+    style = _STYLE.get(verdict.verdict, "")
+    console.print(
+        f"[bold]{path}[/bold]\n  subject: {verdict.subject!r}\n  from: {verdict.from_addr}\n"
+        f"  verdict: [{style}]{verdict.verdict}[/{style}]  category: {verdict.category or '-'}"
+        f"  score: {verdict.score:g}  action: {verdict.action}\n"
+        f"  scores: {verdict.scores or '{}'}\n"
+        f"  rules {verdict.rules_version}, engine {verdict.engine_version}, "
+        f"{verdict.elapsed_us} us",
+        highlight=False,
+    )
+    table = Table(title="findings", title_justify="left")
+    for column in ("symbol", "category", "score", "share", "evidence"):
+        table.add_column(column, overflow="fold")
+    for f in verdict.findings:
+        share = f"{f.contribution:.0%}" if f.contribution else "-"
+        table.add_row(f.symbol, f.category, f"{f.score:g}", share, f.evidence)
+    console.print(table if verdict.findings else "no findings")
+    if verdict.defects:
+        console.print(f"defects: {', '.join(verdict.defects)}", highlight=False)
+    signal_table = Table(title="signals", title_justify="left")
+    signal_table.add_column("signal")
+    signal_table.add_column("value", overflow="fold")
+    for name, value in signals.items():
+        if value or all_signals:
+            signal_table.add_row(name, repr(value))
+    console.print(signal_table)
+
+
+@main.group()
+def rules() -> None:
+    """Check the rules: lint the files, run their sample messages."""
+
+
+def _rule_dirs(dirs: tuple[Path, ...]) -> list[Path]:
+    from mailwarden.detectors.rules import shipped_rules_dir
+
+    return list(dirs) or [shipped_rules_dir()]
+
+
+@rules.command("lint")
+@click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, exists=True, path_type=Path))
+def rules_lint(dirs: tuple[Path, ...]) -> None:
+    """Check rule files (default: the shipped rules): schema, names, comments, samples."""
+    from mailwarden.detectors.rules.checks import lint
+
+    report = lint(_rule_dirs(dirs))
+    _finish(report.problems, f"{report.checked} rules linted")
+
+
+@rules.command("test")
+@click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@tenant_option
+def rules_test(dirs: tuple[Path, ...], tenant_path: Path | None) -> None:
+    """Run every rule against its sample messages (and every ham sample), offline."""
+    from mailwarden.detectors.rules.checks import run_tests
+
+    report = run_tests(_rule_dirs(dirs), _tenant(tenant_path))
+    _finish(report.problems, f"{report.checked} sample expectations checked")
+
+
+def _finish(problems: list[str], summary: str) -> None:
+    console = Console(stderr=True)
+    for problem in problems:
+        console.print(f"[red]FAIL[/red] {problem}", highlight=False)
+    console.print(f"{summary}: {len(problems)} problem(s)", highlight=False)
+    if problems:
+        sys.exit(1)
+
+
+@main.command("signals")
+@click.option("--level", type=click.Choice(["message", "sender", "recipient"]))
+def list_signals(level: str | None) -> None:
+    """List every registered signal with its level, type and meaning."""
+    from mailwarden.signals import discover
+
+    table = Table()
+    for column in ("signal", "level", "type", "meaning"):
+        table.add_column(column, overflow="fold")
+    for name, spec in sorted(discover().items()):
+        if level is None or spec.level == level:
+            table.add_row(name, spec.level, spec.type.__name__, spec.doc)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""One message in, one Verdict out: the one place that wires parse, signals, detectors, decision.
+
+The CLI, the service, the milter and Spark all call `Engine.scan`; none of them reimplements a step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mailwarden import __version__
+from mailwarden.context import Context
+from mailwarden.decision import Policy, decide
+from mailwarden.detectors import Finding
+from mailwarden.detectors.rules import RuleSet
+from mailwarden.message import Message
+from mailwarden.parse import parse
+from mailwarden.signals import SignalValues
+from mailwarden.tenant import Tenant, default_tenant
+from mailwarden.verdict import Verdict
+
+
+class Engine:
+    """Scores messages for one tenant with one rule set; holds no per-message state."""
+
+    def __init__(
+        self,
+        tenant: Tenant | None = None,
+        rules: RuleSet | None = None,
+        rule_dirs: Iterable[Path] = (),
+    ) -> None:
+        self.tenant = tenant or default_tenant()
+        loaded = rules if rules is not None else RuleSet.load(rule_dirs)
+        self.rules = loaded.without(self.tenant.disabled_rules)
+
+    @property
+    def rules_version(self) -> str:
+        return self.rules.version
+
+    def scan(
+        self,
+        raw: bytes,
+        *,
+        source: str = "",
+        baseline: Any = None,
+        now: datetime | None = None,
+    ) -> Verdict:
+        """Score raw RFC 5322 bytes. Never raises: an engine fault becomes a recorded defect."""
+        started = time.perf_counter_ns()
+        sha256 = hashlib.sha256(raw).hexdigest()
+        try:
+            message = parse(raw)
+            verdict = self._score(message, Context(self.tenant, baseline, now), source, sha256)
+        except Exception as exc:  # noqa: BLE001 - the caller gets an answer, never a traceback
+            verdict = self._fault(exc, source, sha256)
+        elapsed = (time.perf_counter_ns() - started) // 1000
+        object.__setattr__(verdict, "elapsed_us", elapsed)
+        return verdict
+
+    def signals(self, message: Message, baseline: Any = None) -> SignalValues:
+        """A lazy view of every signal for `message` (for `explain` and dataset building)."""
+        return SignalValues(message, Context(self.tenant, baseline))
+
+    def _score(self, message: Message, ctx: Context, source: str, sha256: str) -> Verdict:
+        values = SignalValues(message, ctx)
+        findings: list[Finding] = self.rules.detect(values, self.tenant.score_overrides)
+        policy, entry = self._policy(message)
+        decision = decide(findings, self.tenant, policy)
+        from_ = message.from_
+        return Verdict(
+            verdict=decision.verdict,
+            category=decision.category,
+            action=decision.action,
+            score=decision.score,
+            scores=decision.scores,
+            findings=decision.attributions,
+            defects=message.defects + tuple(values.errors),
+            message_id=message.message_id,
+            subject=message.subject,
+            from_addr=from_.addr if from_ else "",
+            tenant=self.tenant.id,
+            engine_version=__version__,
+            rules_version=self.rules.version,
+            sha256=sha256,
+            source=source,
+            extra={"policy": {"decision": policy, "entry": entry}} if policy else {},
+        )
+
+    def _policy(self, message: Message) -> tuple[Policy | None, str]:
+        """The tenant's block and allow lists for this sender (block wins).
+
+        An allow-list entry is honoured only when the message does not fail authentication:
+        a From header is trivial to forge, and an allow list must not become a bypass.
+        """
+        if message.from_ is None:
+            return None, ""
+        addr = message.from_.addr
+        blocked = self.tenant.sender_listed(addr, self.tenant.block_senders)
+        if blocked:
+            return "block", blocked
+        allowed = self.tenant.sender_listed(addr, self.tenant.allow_senders)
+        forged = message.auth_result("dmarc") == "fail" or message.auth_result("spf") == "fail"
+        if allowed and not forged:
+            return "allow", allowed
+        return None, ""
+
+    def _fault(self, exc: Exception, source: str, sha256: str) -> Verdict:
+        # Unscorable is not safe: tag it for a person and say why.
+        return Verdict(
+            verdict="suspicious",
+            category="",
+            action="tag",
+            score=0.0,
+            scores={},
+            findings=(),
+            defects=(f"engine-error:{type(exc).__name__}:{str(exc)[:200]}",),
+            message_id="",
+            subject="",
+            from_addr="",
+            tenant=self.tenant.id,
+            engine_version=__version__,
+            rules_version=self.rules.version,
+            sha256=sha256,
+            source=source,
+        )
