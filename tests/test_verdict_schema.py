@@ -27,7 +27,7 @@ def documented_fields(table_heading: str) -> set[str]:
         if not line.startswith("|"):
             break
         table.append(line)
-    return set(re.findall(r"^\| `([a-z_]+)` \|", "\n".join(table), flags=re.M))
+    return set(re.findall(r"^\| `([a-z0-9_]+)` \|", "\n".join(table), flags=re.M))
 
 
 def test_verdict_json_has_exactly_the_documented_fields() -> None:

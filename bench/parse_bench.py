@@ -1,0 +1,105 @@
+"""Parser benchmark: raw bytes -> Message, one core, in process, on a mix of the shared corpora.
+
+    .venv/bin/python bench/parse_bench.py                 # 500 messages from each corpus (3,000)
+    .venv/bin/python bench/parse_bench.py --per-corpus 200 --profile
+
+Reports median / p90 / p99 / max microseconds per message, overall and per corpus, which parser
+produced each Message, the most frequent defects, and any exception (there must be none: `parse`
+never raises). Exits 0 without doing anything when ../shared/data/corpora is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import time
+
+from mailwarden.corpora import data_dir, sample_mix
+from mailwarden.parse import parse
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, round(q * (len(sorted_values) - 1)))
+    return sorted_values[index]
+
+
+def summary(samples_us: list[float]) -> str:
+    ordered = sorted(samples_us)
+    return (
+        f"n={len(ordered):5d}  median={statistics.median(ordered):7.1f}us  "
+        f"p90={percentile(ordered, 0.90):7.1f}us  p99={percentile(ordered, 0.99):8.1f}us  "
+        f"max={ordered[-1]:9.1f}us"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--per-corpus", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes; the fastest is kept")
+    parser.add_argument("--profile", action="store_true", help="cProfile one pass, top 25")
+    args = parser.parse_args()
+
+    root = data_dir()
+    if root is None:
+        print("no ../shared/data/corpora here: nothing to benchmark", file=sys.stderr)
+        return 0
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    mix = sample_mix(root, args.per_corpus)
+    print(f"{len(mix)} messages, {sum(len(m.raw) for m in mix) / len(mix) / 1024:.1f} KiB mean")
+
+    errors: list[str] = []
+    parsers: collections.Counter[str] = collections.Counter()
+    defects: collections.Counter[str] = collections.Counter()
+    for item in mix:  # warm-up pass, which also checks the never-raises contract
+        try:
+            message = parse(item.raw)
+        except Exception as exc:  # noqa: BLE001 - counted and reported
+            errors.append(f"{item.corpus}/{item.path}: {type(exc).__name__}: {exc}")
+            continue
+        parsers[message.parser] += 1
+        defects.update(message.defects)
+
+    best: list[float] | None = None
+    for _ in range(args.repeat):
+        times: list[float] = []
+        for item in mix:
+            started = time.perf_counter_ns()
+            parse(item.raw)
+            times.append((time.perf_counter_ns() - started) / 1000)
+        if best is None or statistics.median(times) < statistics.median(best):
+            best = times
+    assert best is not None
+
+    print("all         ", summary(best))
+    by_corpus: dict[str, list[float]] = collections.defaultdict(list)
+    for item, elapsed in zip(mix, best, strict=True):
+        by_corpus[item.corpus].append(elapsed)
+    for name, samples in by_corpus.items():
+        print(f"{name:12s}", summary(samples))
+    print("parsers:", dict(parsers))
+    print("defects:", dict(defects.most_common(20)))
+    print(f"exceptions: {len(errors)}")
+    for line in errors[:20]:
+        print("  ", line)
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for item in mix:
+            parse(item.raw)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Recipient-level signals."""
