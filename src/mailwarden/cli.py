@@ -125,13 +125,21 @@ def scan(
     sys.exit(EXIT_MALICIOUS if counts["malicious"] else EXIT_CLEAN)
 
 
-def _print_table(rows: list[tuple[str, Any]], counts: Counter[str]) -> None:
+def _console() -> Console:
+    # Piped output keeps full rows instead of rich's 80-column default.
     console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def _print_table(rows: list[tuple[str, Any]], counts: Counter[str]) -> None:
+    console = _console()
     shown = rows if len(rows) <= FULL_TABLE_LIMIT else [r for r in rows if r[1].verdict != "safe"]
     if shown:
         table = Table(show_lines=False)
-        for column in ("message", "verdict", "category", "score", "action", "top findings"):
-            table.add_column(column, overflow="fold")
+        table.add_column("message", overflow="fold")
+        for column in ("verdict", "category", "score", "action"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("top findings", overflow="fold")
         for source, verdict in shown[:TABLE_ROW_LIMIT]:
             top = ", ".join(f.symbol for f in verdict.findings[:3])
             style = _STYLE.get(verdict.verdict, "")
@@ -186,7 +194,7 @@ def explain(
             orjson.dumps({"verdict": verdict.to_dict(), "signals": signals}, default=list) + b"\n"
         )
         return
-    console = Console()
+    console = _console()
     style = _STYLE.get(verdict.verdict, "")
     console.print(
         f"[bold]{path}[/bold]\n  subject: {verdict.subject!r}\n  from: {verdict.from_addr}\n"

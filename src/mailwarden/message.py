@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,9 @@ class Message:
     size: int = 0  # bytes of the raw message
     defects: tuple[str, ...] = ()
     parser: str = ""  # which parser produced it: "fast" | "stdlib" | "headers-only"
-    _lower: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # Values derived from the message once and shared by several signals (its searchable text,
+    # word index, brand mention): a per-message cache, so it dies with the message.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def header(self, name: str) -> str:
         """The first value of header `name` (case-insensitive), or ""."""
@@ -141,13 +144,13 @@ class Message:
     def searchable(self) -> str:
         """Subject and visible body, lower-cased and capped: what phrase signals search.
 
-        Computed once per message (cached in `_lower`), since every phrase signal reads it.
+        Computed once per message (cached in `derived`), since every phrase signal reads it.
         """
-        cached = self._lower.get("searchable")
+        cached: str | None = self.derived.get("searchable")
         if cached is None:
             body = self.body_text[:SEARCHABLE_BODY_CHARS]
             cached = f"{self.subject}\n{body}".lower()
-            self._lower["searchable"] = cached
+            self.derived["searchable"] = cached
         return cached
 
     def auth_result(self, method: str) -> str:

@@ -96,15 +96,11 @@ def _norm(keyword: str) -> str:
     return key
 
 
-_memo: tuple[Message | None, str] = (None, "")
-
-
 def text_brand(m: Message) -> str:
     """The first brand named in the subject or the top of the body ("" none)."""
-    global _memo
-    memo = _memo
-    if memo[0] is m:
-        return memo[1]
+    cached: str | None = m.derived.get("text_brand")
+    if cached is not None:
+        return cached
     text, words = scan(m)
     limit = min(len(text), len(m.subject) + 1 + MENTION_BODY_CHARS)
     best_pos = limit
@@ -124,5 +120,5 @@ def text_brand(m: Message) -> str:
                 best_pos = pos
                 best = _KEYWORD_BRAND.get(_norm(found.group(0)), "")
                 break
-    _memo = (m, best)
+    m.derived["text_brand"] = best
     return best

@@ -56,21 +56,17 @@ class Scan:
                 self.hits.setdefault(family, []).append(entry)
 
 
-_memo: tuple[Message | None, Scan | None] = (None, None)
-
-
 def scan_message(m: Message) -> Scan:
     """The capped lower-case text, its word tokens and anchor hits, computed once per message."""
-    global _memo
-    memo = _memo
-    if memo[0] is m and memo[1] is not None:
-        return memo[1]
+    cached: Scan | None = m.derived.get("phrase_scan")
+    if cached is not None:
+        return cached
     text = m.searchable[:PHRASE_CHARS]
     if "\xa0" in text:
         text = text.replace("\xa0", " ")
     words = frozenset(text.encode("utf-8", "replace").translate(_PUNCT_TO_SPACE).split())
     result = Scan(text, words)
-    _memo = (m, result)
+    m.derived["phrase_scan"] = result
     return result
 
 
