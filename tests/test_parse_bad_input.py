@@ -304,8 +304,7 @@ def test_too_many_links() -> None:
     assert len(m.links) == limits.MAX_LINKS
 
 
-def test_source_argument_and_non_bytes() -> None:
-    assert parse(HEAD + b"\nx", source="queue/1").from_ is not None
+def test_bytearray_input() -> None:
     assert isinstance(parse(bytearray(HEAD + b"\nx")), Message)
 
 

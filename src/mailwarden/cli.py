@@ -180,15 +180,12 @@ def explain(
     all_signals: bool,
 ) -> None:
     """Show one message's verdict with full attribution: findings, evidence, signals, defects."""
-    from mailwarden.parse import parse
     from mailwarden.signals import discover
 
     engine = _engine(tenant_path, rule_dirs)
-    raw = path.read_bytes()
-    verdict = engine.scan(raw, source=str(path))
-    values = engine.signals(parse(raw))
+    verdict, values = engine.explain(path.read_bytes(), source=str(path))
     names = sorted(discover()) if all_signals else sorted(engine.rules.signals_used())
-    signals = {name: values[name] for name in names}
+    signals = {name: values[name] for name in names} if values is not None else {}
     if as_json:
         sys.stdout.buffer.write(
             orjson.dumps({"verdict": verdict.to_dict(), "signals": signals}, default=list) + b"\n"

@@ -50,23 +50,35 @@ class Engine:
         now: datetime | None = None,
     ) -> Verdict:
         """Score raw RFC 5322 bytes. Never raises: an engine fault becomes a recorded defect."""
+        return self.explain(raw, source=source, baseline=baseline, now=now)[0]
+
+    def explain(
+        self,
+        raw: bytes,
+        *,
+        source: str = "",
+        baseline: Any = None,
+        now: datetime | None = None,
+    ) -> tuple[Verdict, SignalValues | None]:
+        """`scan`, also returning the message's lazy signal view (None after an engine fault).
+
+        Reading more signals from the view computes them on demand: `explain` and dataset
+        builders use it to see every signal, not only those the rules read.
+        """
         started = time.perf_counter_ns()
         sha256 = hashlib.sha256(raw).hexdigest()
+        values: SignalValues | None = None
         try:
-            message = parse(raw)
-            verdict = self._score(message, Context(self.tenant, baseline, now), source, sha256)
+            values = SignalValues(parse(raw), Context(self.tenant, baseline, now))
+            verdict = self._score(values, source, sha256)
         except Exception as exc:  # noqa: BLE001 - the caller gets an answer, never a traceback
             verdict = self._fault(exc, source, sha256)
         elapsed = (time.perf_counter_ns() - started) // 1000
         object.__setattr__(verdict, "elapsed_us", elapsed)
-        return verdict
+        return verdict, values
 
-    def signals(self, message: Message, baseline: Any = None) -> SignalValues:
-        """A lazy view of every signal for `message` (for `explain` and dataset building)."""
-        return SignalValues(message, Context(self.tenant, baseline))
-
-    def _score(self, message: Message, ctx: Context, source: str, sha256: str) -> Verdict:
-        values = SignalValues(message, ctx)
+    def _score(self, values: SignalValues, source: str, sha256: str) -> Verdict:
+        message = values.msg
         findings: list[Finding] = self.rules.detect(values, self.tenant.score_overrides)
         policy, entry = self._policy(message)
         decision = decide(findings, self.tenant, policy)

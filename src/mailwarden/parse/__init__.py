@@ -66,12 +66,8 @@ _MAX_DECODED_VALUE = 8192
 _MAX_REFERENCES = 100
 
 
-def parse(raw: bytes, *, source: str = "") -> Message:
-    """Parse one message. Never raises; what could not be read is listed in `defects`.
-
-    `source` names where the bytes came from (a path, a queue id); it is accepted for the
-    callers' convenience and does not change the result.
-    """
+def parse(raw: bytes) -> Message:
+    """Parse one message. Never raises; what could not be read is listed in `defects`."""
     try:
         if not isinstance(raw, bytes | bytearray | memoryview):
             raw = str(raw).encode("utf-8", "surrogateescape")
