@@ -18,27 +18,11 @@ import time
 from pathlib import Path
 
 import orjson
+from latency import HEADER, row, summary  # bench/ is on sys.path when run as a script
 
 from mailwarden.corpora import data_dir, sample_mix
 from mailwarden.engine import Engine
 from mailwarden.parse import parse
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    index = min(len(sorted_values) - 1, round(q * (len(sorted_values) - 1)))
-    return sorted_values[index]
-
-
-def summary(samples_us: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_us)
-    return {
-        "n": len(ordered),
-        "median_us": round(statistics.median(ordered), 1),
-        "p90_us": round(percentile(ordered, 0.90), 1),
-        "p99_us": round(percentile(ordered, 0.99), 1),
-        "max_us": round(ordered[-1], 1),
-        "msgs_per_s": round(len(ordered) / (sum(ordered) / 1e6), 1),
-    }
 
 
 def main() -> int:
@@ -89,22 +73,11 @@ def main() -> int:
         "parse_only": summary(parse_us),
         "per_corpus": {name: summary(values) for name, values in sorted(per_corpus.items())},
     }
-    line = "{:<14} {:>6} {:>10} {:>9} {:>9} {:>10} {:>10}"
-    print(line.format("", "n", "median us", "p90 us", "p99 us", "max us", "msgs/s"))
-    rows = [("end-to-end", report["end_to_end"]), ("parse only", report["parse_only"])]
-    rows += [(f"  {k}", v) for k, v in report["per_corpus"].items()]
-    for label, s in rows:
-        print(
-            line.format(
-                label,
-                s["n"],
-                s["median_us"],
-                s["p90_us"],
-                s["p99_us"],
-                s["max_us"],
-                s["msgs_per_s"],
-            )
-        )
+    print(HEADER)
+    print(row("end-to-end", scan_us))
+    print(row("parse only", parse_us))
+    for name, values in sorted(per_corpus.items()):
+        print(row(f"  {name}", values))
     if args.json:
         args.json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return 0

@@ -15,37 +15,17 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tarfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 from mailwarden.context import Context
+from mailwarden.corpora import data_dir, iter_corpus
 from mailwarden.message import Message
 from mailwarden.signals import REGISTRY, SignalValues, discover
 from mailwarden.tenant import default_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = ROOT.parent / "shared" / "data" / "corpora"
-
-
-def corpus_raw(name: str, limit: int) -> Iterator[bytes]:
-    path = CORPORA / f"{name}.tar.xz"
-    if not path.exists():
-        return
-    with tarfile.open(path) as tar:
-        n = 0
-        for member in tar:
-            if not member.isfile() or not member.name.endswith(".eml"):
-                continue
-            handle = tar.extractfile(member)
-            if handle is None:
-                continue
-            yield handle.read()
-            n += 1
-            if n >= limit:
-                return
 
 
 def sample_messages() -> list[Message]:
@@ -62,7 +42,10 @@ def sample_messages() -> list[Message]:
 def load(corpus: str, limit: int) -> list[Message]:
     from mailwarden.parse import parse
 
-    return [parse(raw) for raw in corpus_raw(corpus, limit)]
+    root = data_dir()
+    if root is None:
+        return []
+    return [parse(m.raw) for m, _ in zip(iter_corpus(corpus, root), range(limit), strict=False)]
 
 
 def time_signals(msgs: list[Message], ctx: Context) -> list[float]:

@@ -1,0 +1,35 @@
+"""Latency summaries shared by the benchmarks: median and tail percentiles in microseconds."""
+
+from __future__ import annotations
+
+import statistics
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, round(q * (len(sorted_values) - 1)))
+    return sorted_values[index]
+
+
+def summary(samples_us: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_us)
+    return {
+        "n": len(ordered),
+        "median_us": round(statistics.median(ordered), 1),
+        "p90_us": round(percentile(ordered, 0.90), 1),
+        "p99_us": round(percentile(ordered, 0.99), 1),
+        "max_us": round(ordered[-1], 1),
+        "msgs_per_s": round(len(ordered) / (sum(ordered) / 1e6), 1),
+    }
+
+
+def row(label: str, samples_us: list[float]) -> str:
+    s = summary(samples_us)
+    return (
+        f"{label:<14} {s['n']:>6} {s['median_us']:>10} {s['p90_us']:>9} {s['p99_us']:>9} "
+        f"{s['max_us']:>10} {s['msgs_per_s']:>10}"
+    )
+
+
+HEADER = (
+    f"{'':<14} {'n':>6} {'median us':>10} {'p90 us':>9} {'p99 us':>9} {'max us':>10} {'msgs/s':>10}"
+)
