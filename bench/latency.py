@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
+
+from mailwarden.corpora import CorpusMessage, data_dir, sample_mix
+
+
+def pinned_corpus_mix(per_corpus: int) -> list[CorpusMessage] | None:
+    """The benchmark mix of the shared corpora, with this process pinned to one CPU.
+
+    None (after saying so) when ../shared/data is absent: the benchmarks then do nothing.
+    """
+    root = data_dir()
+    if root is None:
+        print("no ../shared/data/corpora here: nothing to benchmark", file=sys.stderr)
+        return None
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    return sample_mix(root, per_corpus)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

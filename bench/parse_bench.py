@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 import collections
 import cProfile
-import os
 import pstats
 import statistics
-import sys
 import time
 
-from latency import HEADER, row  # bench/ is on sys.path when run as a script
+from latency import HEADER, pinned_corpus_mix, row  # bench/ is on sys.path when run as a script
 
-from mailwarden.corpora import CorpusMessage, data_dir, sample_mix
+from mailwarden.corpora import CorpusMessage
 from mailwarden.parse import parse
 
 
@@ -74,14 +72,9 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    root = data_dir()
-    if root is None:
-        print("no ../shared/data/corpora here: nothing to benchmark", file=sys.stderr)
+    mix = pinned_corpus_mix(args.per_corpus)
+    if mix is None:
         return 0
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-
-    mix = sample_mix(root, args.per_corpus)
     print(f"{len(mix)} messages, {sum(len(m.raw) for m in mix) / len(mix) / 1024:.1f} KiB mean")
 
     errors: list[str] = []

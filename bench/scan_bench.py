@@ -11,16 +11,19 @@ per corpus, plus the parse step alone. Pinned to one CPU; timings are per-messag
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import orjson
-from latency import HEADER, row, summary  # bench/ is on sys.path when run as a script
+from latency import (  # bench/ is on sys.path when run as a script
+    HEADER,
+    pinned_corpus_mix,
+    row,
+    summary,
+)
 
-from mailwarden.corpora import data_dir, sample_mix
 from mailwarden.engine import Engine
 from mailwarden.parse import parse
 
@@ -36,14 +39,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
-    root = data_dir()
-    if root is None:
-        print("no ../shared/data/corpora here: nothing to benchmark", file=sys.stderr)
+    mix = pinned_corpus_mix(args.per_corpus)
+    if mix is None:
         return 0
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-
-    mix = sample_mix(root, args.per_corpus)
     engine = Engine()
     for message in mix:  # warm-up: caches, lazy imports, regex compilation
         engine.scan(message.raw)

@@ -10,8 +10,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mailwarden.config import ConfigError, load_yaml_model
 
 Role = Literal["vip", "finance", "hr", "it", "executive_assistant"]
 
@@ -126,28 +127,12 @@ def normalise_name(name: str) -> str:
     return " ".join(name.replace(".", " ").split())
 
 
-class TenantConfigError(ValueError):
+class TenantConfigError(ConfigError):
     """A tenant file that cannot be used, naming the file and the key at fault."""
 
 
 def load_tenant(path: str | Path) -> Tenant:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TenantConfigError(f"{path}: cannot read tenant file: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise TenantConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise TenantConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        return Tenant.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise TenantConfigError(f"{path}: {problems}") from exc
+    return load_yaml_model(Path(path), Tenant, TenantConfigError)
 
 
 def default_tenant() -> Tenant:

@@ -15,9 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mailwarden.config import ConfigError, load_yaml_model
 from mailwarden.detectors import Category, Finding
 from mailwarden.detectors.rules.expr import CompiledExpression, ExpressionError, compile_expression
 from mailwarden.signals import SignalValues, discover
@@ -118,7 +118,7 @@ def _in_vocabulary(value: tuple[str, ...], vocabulary: tuple[str, ...]) -> tuple
     return value
 
 
-class RuleError(ValueError):
+class RuleError(ConfigError):
     """A rule file that cannot be loaded: names the file and what is wrong."""
 
 
@@ -163,21 +163,7 @@ def _show(value: Any) -> str:
 
 
 def load_rule(path: Path, known_signals: Mapping[str, Any]) -> Rule:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RuleError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RuleError(f"{path}: expected a mapping at the top level")
-    try:
-        spec = RuleSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise RuleError(f"{path}: {problems}") from exc
+    spec = load_yaml_model(path, RuleSpec, RuleError)
     try:
         condition = compile_expression(spec.condition, known_signals)
     except ExpressionError as exc:
