@@ -116,3 +116,88 @@ def test_signals_lists_the_registry() -> None:
     code, output = run("signals")
     assert code == 0
     assert "sender.freemail" in output
+
+
+def _history_mbox(path: Path) -> Path:
+    box = mailbox.mbox(path / "history.mbox")
+    for day in range(1, 4):
+        box.add(
+            (
+                f"From: Sam Vendor <sam@acme-supplies.com>\r\nTo: priya.raman@example.com\r\n"
+                f"Date: Mon, 0{day} Mar 2026 10:00:00 +0000\r\nMessage-ID: <h{day}@acme>\r\n"
+                f"Subject: invoice {day}\r\n\r\nInvoice {day} attached.\r\n"
+            ).encode()
+        )
+    box.flush()
+    return path / "history.mbox"
+
+
+def _sender_messages(store_path: Path, sender: str) -> int:
+    from mailwarden.baselines import SQLiteStore, message_keys
+    from mailwarden.parse import parse
+    from mailwarden.tenant import default_tenant
+
+    raw = f"From: {sender}\r\nTo: priya.raman@example.com\r\n\r\nx\r\n".encode()
+    tenant = default_tenant()
+    with SQLiteStore(store_path) as store:
+        return store.view(tenant.id, message_keys(parse(raw), tenant)).sender.messages
+
+
+def test_learn_builds_baselines_that_scan_then_uses_and_updates(tmp_path: Path) -> None:
+    store = tmp_path / "base.sqlite"
+    code, output = run("learn", str(_history_mbox(tmp_path)), "--store", str(store))
+    assert code == EXIT_CLEAN, output
+    assert "learned 3 messages" in output
+    assert _sender_messages(store, "sam@acme-supplies.com") == 3
+    # learning the same history again counts nothing twice
+    run("learn", str(_history_mbox(tmp_path)), "--store", str(store))
+    assert _sender_messages(store, "sam@acme-supplies.com") == 3
+
+    (tmp_path / "ham.eml").write_bytes(HAM)
+    code, _ = run("scan", "--store", str(store), "--no-learn", str(tmp_path / "ham.eml"))
+    assert code == EXIT_CLEAN
+    assert _sender_messages(store, "priya.raman@example.com") == 0
+    code, _ = run("scan", "--store", str(store), "--jsonl", str(tmp_path / "ham.eml"))
+    assert code == EXIT_CLEAN
+    assert _sender_messages(store, "priya.raman@example.com") == 1
+
+
+def test_learn_with_an_unusable_store_path_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "ham.eml").write_bytes(HAM)
+    bad = tmp_path / "no-such-dir" / "base.sqlite"
+    code, output = run("learn", str(tmp_path / "ham.eml"), "--store", str(bad))
+    assert code == EXIT_USAGE
+    assert "cannot open baseline store" in output
+
+
+def test_learn_replays_history_in_date_order_with_undated_last(tmp_path: Path) -> None:
+    from mailwarden.baselines import SQLiteStore, message_keys
+    from mailwarden.parse import parse
+    from mailwarden.tenant import default_tenant
+
+    box = mailbox.mbox(tmp_path / "shuffled.mbox")
+    dates = ["Wed, 04 Mar 2026 10:00:00 +0000", "", "Mon, 02 Mar 2026 10:00:00 +0000"]
+    dates.append("Mon, 1 Jan 3610 00:00:00 +0000")  # impossible: undated
+    for i, date in enumerate(dates):
+        header = f"Date: {date}\r\n" if date else ""
+        box.add(
+            (
+                f"From: Sam Vendor <sam@acme-supplies.com>\r\nTo: priya.raman@example.com\r\n"
+                f"{header}Message-ID: <s{i}@acme>\r\nSubject: invoice\r\n\r\nInvoice.\r\n"
+            ).encode()
+        )
+    box.flush()
+    store_path = tmp_path / "base.sqlite"
+    code, output = run(
+        "learn", "--assume-safe", "--no-progress", str(tmp_path / "shuffled.mbox"), "--store",
+        str(store_path),
+    )  # fmt: skip
+    assert code == EXIT_CLEAN, output
+    assert "learned 4 messages" in output and "2 without a usable Date" in output
+    tenant = default_tenant()
+    raw = b"From: sam@acme-supplies.com\r\nTo: priya.raman@example.com\r\n\r\nx\r\n"
+    with SQLiteStore(store_path) as store:
+        profile = store.view(tenant.id, message_keys(parse(raw), tenant)).sender
+    assert profile.messages == 4 and profile.active_days == 2
+    assert profile.first_seen is not None and profile.first_seen.day == 2
+    assert profile.last_seen is not None and profile.last_seen.day == 4

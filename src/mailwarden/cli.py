@@ -1,9 +1,11 @@
-"""The `mailwarden` command: scan, explain, rules lint / test, signals."""
+"""The `mailwarden` command: scan, learn, explain, rules lint / test, signals."""
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +51,36 @@ def _tenant(path: Path | None) -> Tenant:
         raise ConfigProblem(str(exc)) from exc
 
 
-def _engine(tenant_path: Path | None, rule_dirs: tuple[Path, ...]) -> Any:
+store_option = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Behavioral baseline store (SQLite file, created if absent). Default: none.",
+)
+
+
+def _engine(tenant_path: Path | None, rule_dirs: tuple[Path, ...], store: Any = None) -> Any:
     from mailwarden.detectors.rules import RuleError
     from mailwarden.engine import Engine
 
     try:
-        return Engine(_tenant(tenant_path), rule_dirs=rule_dirs)
+        return Engine(_tenant(tenant_path), rule_dirs=rule_dirs, store=store)
     except RuleError as exc:
         raise ConfigProblem(f"rules failed to load:\n{exc}") from exc
+
+
+def _open_store(path: Path | None, commit_every: int = 1) -> Any:
+    if path is None:
+        return None
+    import sqlite3
+
+    from mailwarden.baselines import SQLiteStoreConfig, open_store
+    from mailwarden.baselines.sqlite import StoreSchemaError
+
+    try:
+        return open_store(SQLiteStoreConfig(path=path, commit_every=commit_every))
+    except (sqlite3.Error, OSError, StoreSchemaError) as exc:
+        raise ConfigProblem(f"cannot open baseline store {path}: {exc}") from exc
 
 
 @click.group()
@@ -69,24 +93,43 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @tenant_option
 @rules_option
+@store_option
+@click.option("--no-learn", is_flag=True, help="Use the --store baselines without updating them.")
 @click.option("--jsonl", is_flag=True, help="One verdict JSON per line on stdout (no table).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def scan(
     paths: tuple[Path, ...],
     tenant_path: Path | None,
     rule_dirs: tuple[Path, ...],
+    store_path: Path | None,
+    no_learn: bool,
     jsonl: bool,
     no_progress: bool,
 ) -> None:
     """Scan .eml files, directories, mbox, Maildir or tar archives of messages.
 
+    With --store, each message is scored against the behavioral baselines and then learned
+    (score first, then learn), in the order given, unless --no-learn.
+
     Exit status: 0 when nothing malicious was found, 1 when something was, 2 on bad usage or
     config. Unreadable inputs are reported with their path and reason (and as error records with
     --jsonl), never skipped silently.
     """
+    # Commit learning every 32 messages (and on exit): a crash loses at most the last few
+    # messages' learning, never consistency, and view + learn stays well under 100 us.
+    store = _open_store(store_path, commit_every=32)
+    try:
+        _scan(paths, _engine(tenant_path, rule_dirs, store), not no_learn, jsonl, no_progress)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _scan(
+    paths: tuple[Path, ...], engine: Any, learn: bool, jsonl: bool, no_progress: bool
+) -> None:
     from mailwarden.sources import iter_messages
 
-    engine = _engine(tenant_path, rule_dirs)
     out = sys.stdout.buffer
     err = Console(stderr=True)
     counts: Counter[str] = Counter()
@@ -112,7 +155,7 @@ def scan(
                     record = {"source": item.source, "error": item.error}
                     out.write(orjson.dumps(record) + b"\n")
                 continue
-            verdict = engine.scan(item.raw, source=item.source)
+            verdict = engine.scan(item.raw, source=item.source, learn=learn)
             counts[verdict.verdict] += 1
             if jsonl:
                 out.write(verdict.to_json() + b"\n")
@@ -123,6 +166,113 @@ def scan(
     for source, reason in errors:
         err.print(f"[red]unreadable[/red] {source}: {reason}", highlight=False)
     sys.exit(EXIT_MALICIOUS if counts["malicious"] else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--store",
+    "store_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The baseline store to build or update (SQLite file, created if absent).",
+)
+@tenant_option
+@rules_option
+@click.option(
+    "--assume-safe",
+    is_flag=True,
+    help="Learn every message as safe without scoring it (faster; only for trusted history).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def learn(
+    paths: tuple[Path, ...],
+    store_path: Path,
+    tenant_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    assume_safe: bool,
+    no_progress: bool,
+) -> None:
+    """Build or update behavioral baselines from historical mail, replayed in Date order.
+
+    Reads .eml files, directories, mbox, Maildir or tar archives; sorts every message by its
+    Date (messages with a missing or impossible Date come last, in input order: they cannot be
+    placed in time, and learning them last keeps them from looking older than dated history);
+    then scores each one against the baselines so far and learns it (score first, then learn,
+    as `scan --store` does), so malicious mail in the history never warms up its sender.
+    Messages already in the store (same Message-ID) are not counted twice: rerunning a learn,
+    or one interrupted midway, is safe. Holds the messages in memory while sorting.
+    """
+    import hashlib
+
+    from mailwarden.baselines import message_keys, observe
+    from mailwarden.baselines.replay import replay_order
+    from mailwarden.parse import parse
+    from mailwarden.sources import iter_messages
+
+    err = Console(stderr=True)
+    tenant = _tenant(tenant_path)
+    engine = None if assume_safe else _engine(tenant_path, rule_dirs)
+    store = _open_store(store_path, commit_every=500)  # fail fast, before reading anything
+    errors: list[tuple[str, str]] = []
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with (
+        Progress(
+            TextColumn("{task.description}"),
+            *columns,
+            console=err,
+            disable=no_progress or not err.is_terminal,
+            transient=True,
+        ) as progress,
+        _closing(store),
+    ):
+        reading = progress.add_task("reading", total=None)
+
+        def readable() -> Iterator[tuple[bytes, tuple[str, bytes]]]:
+            for item in iter_messages(paths):
+                progress.advance(reading)
+                if item.error:
+                    errors.append((item.source, item.error))
+                else:
+                    yield item.raw, (item.source, item.raw)
+
+        # Date order from the header block alone: one full parse per message, not two.
+        ordered, undated = replay_order(readable())
+        total = len(ordered)
+        learning = progress.add_task("learning", total=total)
+        verdicts: Counter[str] = Counter()
+        if engine is not None:
+            engine.store = store
+        ordered.reverse()  # pop from the end: each message's bytes are freed once learned
+        while ordered:
+            source, raw = ordered.pop()
+            if engine is not None:
+                verdicts[engine.scan(raw, source=source, learn=True).verdict] += 1
+            else:
+                message = parse(raw)
+                sha = hashlib.sha256(raw).hexdigest()
+                keys = message_keys(message, tenant, sha)
+                store.learn(observe(message, tenant, "safe", keys=keys))
+                verdicts["safe"] += 1
+            progress.advance(learning)
+    for source, reason in errors:
+        err.print(f"[red]unreadable[/red] {source}: {reason}", highlight=False)
+    summary = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
+    console = _console()
+    console.print(
+        f"learned {total} messages into {store_path} ({undated} without a usable Date, "
+        f"learned last; {len(errors)} unreadable): {summary or 'none'}",
+        highlight=False,
+    )
+
+
+@contextmanager
+def _closing(store: Any) -> Iterator[None]:
+    """Close (and so commit) the store however the block ends: what was learned is kept."""
+    try:
+        yield
+    finally:
+        store.close()
 
 
 def _console() -> Console:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden import __version__
+from mailwarden.baselines import BaselineStore, MessageKeys, message_keys, observe
 from mailwarden.context import Context
 from mailwarden.decision import Policy, decide
 from mailwarden.detectors import Finding
@@ -25,15 +26,24 @@ from mailwarden.verdict import Verdict
 
 
 class Engine:
-    """Scores messages for one tenant with one rule set; holds no per-message state."""
+    """Scores messages for one tenant with one rule set; holds no per-message state.
+
+    With a baseline `store`, each scan fetches the message's `BaselineView` before scoring
+    (`Context.baseline`) and, when `learn` is on, learns from the message after scoring (score
+    first, then learn; mail judged malicious only feeds the store's seen-but-bad counters).
+    A store failure never stops a scan: it is recorded as a ``baseline-error:<Type>`` defect and
+    the message is scored without the view.
+    """
 
     def __init__(
         self,
         tenant: Tenant | None = None,
         rules: RuleSet | None = None,
         rule_dirs: Iterable[Path] = (),
+        store: BaselineStore | None = None,
     ) -> None:
         self.tenant = tenant or default_tenant()
+        self.store = store
         loaded = rules if rules is not None else RuleSet.load(rule_dirs)
         self.rules = loaded.without(self.tenant.disabled_rules)
 
@@ -48,9 +58,11 @@ class Engine:
         source: str = "",
         baseline: Any = None,
         now: datetime | None = None,
+        learn: bool = True,
     ) -> Verdict:
-        """Score raw RFC 5322 bytes. Never raises: an engine fault becomes a recorded defect."""
-        return self.explain(raw, source=source, baseline=baseline, now=now)[0]
+        """Score raw RFC 5322 bytes, then learn from them when the engine has a store and
+        `learn` is on. Never raises: an engine fault becomes a recorded defect."""
+        return self.explain(raw, source=source, baseline=baseline, now=now, learn=learn)[0]
 
     def explain(
         self,
@@ -59,18 +71,37 @@ class Engine:
         source: str = "",
         baseline: Any = None,
         now: datetime | None = None,
+        learn: bool = False,
     ) -> tuple[Verdict, SignalValues | None]:
         """`scan`, also returning the message's lazy signal view (None after an engine fault).
 
         Reading more signals from the view computes them on demand: `explain` and dataset
-        builders use it to see every signal, not only those the rules read.
+        builders use it to see every signal, not only those the rules read. A `baseline` given
+        here is used instead of the store's view. Unlike `scan`, it does not learn by default.
         """
         started = time.perf_counter_ns()
         sha256 = hashlib.sha256(raw).hexdigest()
         values: SignalValues | None = None
         try:
-            values = SignalValues(parse(raw), Context(self.tenant, baseline, now))
+            message = parse(raw)
+            keys: MessageKeys | None = None
+            store_defects: list[str] = []
+            if self.store is not None:
+                try:
+                    keys = message_keys(message, self.tenant, sha256)
+                    if baseline is None:
+                        baseline = self.store.view(self.tenant.id, keys)
+                except Exception as exc:  # noqa: BLE001 - score without the view, say why
+                    store_defects.append(f"baseline-error:{type(exc).__name__}")
+            values = SignalValues(message, Context(self.tenant, baseline, now))
             verdict = self._score(values, source, sha256)
+            if learn and self.store is not None and keys is not None:
+                try:
+                    self.store.learn(observe(message, self.tenant, verdict.verdict, keys=keys))
+                except Exception as exc:  # noqa: BLE001 - the verdict stands; say why
+                    store_defects.append(f"baseline-error:{type(exc).__name__}")
+            if store_defects:
+                object.__setattr__(verdict, "defects", verdict.defects + tuple(store_defects))
         except Exception as exc:  # noqa: BLE001 - the caller gets an answer, never a traceback
             verdict = self._fault(exc, source, sha256)
         elapsed = (time.perf_counter_ns() - started) // 1000
