@@ -127,3 +127,12 @@ def free_hosting(host: str, path: str) -> bool:
         if prefixes and path.lower().startswith(prefixes):
             return True
     return False
+
+
+IMAGE_HOSTS: frozenset[str] = frozenset(_lines("image_hosts.txt"))
+
+
+@lru_cache(maxsize=65536)
+def image_host(host: str) -> bool:
+    """`host` is a free public image host (imgur, ibb.co, postimg...)."""
+    return any(parent in IMAGE_HOSTS for parent in parent_domains(host.lower().strip(".")))

@@ -32,12 +32,22 @@ _NO_EMBED = frozenset(
      "ring", "mint", "next", "gen", "avg", "bb", "nu", "me", "mac", "ml", "wf", "cb", "fb",
      "kindle", "blockchain", "messenger"}
 )  # fmt: skip
+# Labels that are ordinary words: a lookalike as a whole token (outlook-verify.com), but not
+# inside another label (healthcareoutlook.com, businessoutlook.net are not Microsoft).
+_NO_INNER = frozenset({"outlook"})
+_LEADING_NO_INNER = re.compile(
+    rf"({'|'.join(sorted(_NO_INNER))})(?:\d|web|mail|log-?in|sign-?in|verif|secur|account|"
+    r"online|office|update|support|owa|365)"
+)
 # Labels of brand domains that are ordinary words: never a lookalike target at all.
 _NOT_TARGETS = frozenset(
     {"banco", "aim", "gen", "next", "oath", "mint", "tnt", "ring", "block", "cash"}
 )
 # Labels too ordinary for fuzzy matching (a typo of them is usually just another word).
-_NO_FUZZY = frozenset({"kindle", "ledger", "stripe", "kraken", "office", "norton", "venmo"})
+# Compounds of ordinary words are among them: two edits turn rocketmail into rocketball.
+_NO_FUZZY = frozenset(
+    {"kindle", "ledger", "stripe", "kraken", "office", "norton", "venmo", "rocketmail"}
+)
 _CONTRACTIONS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("nn", "m"))
 _TOKEN_SPLIT = re.compile(r"[.\-_]+")
 
@@ -85,7 +95,7 @@ class Matcher:
                 for n in range(len(lb) - 2, len(lb) + 3):
                     self.fuzzy.setdefault(n, []).append(lb)
         self.tokens = {lb: k for lb, k in self.by_label.items() if lb not in _NO_EMBED}
-        self.inner = [lb for lb in self.tokens if len(lb) >= 6]
+        self.inner = [lb for lb in self.tokens if len(lb) >= 6 and lb not in _NO_INNER]
         self.is_own = is_own
         # Brands own their name in many country TLDs (amazon.de): a same label on another suffix
         # is only suspicious on a high-abuse TLD. A tenant's cousin domain (acme.co) always is.
@@ -139,6 +149,12 @@ class Matcher:
         for lb in self.inner:
             if lb in compact:
                 return self.tokens[lb]
+        for token in tokens:
+            # an ordinary-word label leading a token, then digits or login words: outlook365-
+            # login.com, outlookwebverify.net (but not healthcareoutlook.com or outlookindia.com)
+            lead = _LEADING_NO_INNER.match(token)
+            if lead and lead.group(1) in self.tokens:
+                return self.tokens[lead.group(1)]
         for token in tokens[:6]:
             if token != label:
                 found = self._fuzzy(token)

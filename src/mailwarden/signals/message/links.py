@@ -9,7 +9,7 @@ from mailwarden.context import Context
 from mailwarden.domains import is_ip, registrable, to_unicode
 from mailwarden.message import Link, Message
 from mailwarden.signals import signal
-from mailwarden.signals._data import abused_tld, brands_owning, free_hosting
+from mailwarden.signals._data import abused_tld, brands_owning, free_hosting, image_host
 from mailwarden.signals._lookalike import brand_lookalike, tenant_lookalike
 
 MAX_LINKS = 200  # links looked at per message (a newsletter can carry thousands)
@@ -184,3 +184,9 @@ def free_hosting_link(m: Message, ctx: Context) -> bool:
         if "/ipfs/" in lk.href.lower():
             return True
     return False
+
+
+@signal("message.link.image_host", bool)
+def image_host_link(m: Message, ctx: Context) -> bool:
+    """An image or link is hotlinked from a free public image host (imgur, ibb.co, postimg...)."""
+    return any(image_host(h) for h in _hosts(m) if not is_ip(h))

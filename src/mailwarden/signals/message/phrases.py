@@ -228,6 +228,15 @@ _ACCOUNT = (
     r"credentials|details|information|info|profile|ownership|billing information|payment "
     r"(?:details|information|method)|apple id|webmail|office 365|microsoft account|id)"
 )
+_VERIFY = (
+    r"(?:verify|re-?verify|confirm|re-?confirm|validate|re-?validate|authenticate|"
+    r"re-?authenticate|update|reactivate|re-activate|unlock|restore|secure|upgrade)"
+)
+# Records a business keeps about a counterpart: updating them is bookkeeping, not a sign-in.
+_BUSINESS_RECORD = (
+    r"(?:bank|banking|remittance|wire|payment|vendor|supplier|shipping|delivery|contact|"
+    r"customer|client|beneficiary|tax|billing|company|project|order|invoice|ach|gis|sap)"
+)
 CREDENTIAL_REQUEST = Phrases(
     "verify verifying verification confirm confirming confirmation validate validation "
     "revalidate re sign log login logon signin authenticate reauthenticate password passwords "
@@ -235,9 +244,10 @@ CREDENTIAL_REQUEST = Phrases(
     "re-activate click keep upgrade reconfirm reverify revalidate information info details "
     "confirme atualize atualizar verifique recadastramento "
     "cadastro actualice verifique bestätigen verifizieren aktualisieren",
-    r"(?:verify|re-?verify|confirm|re-?confirm|validate|re-?validate|authenticate|"
-    r"re-?authenticate|update|reactivate|re-activate|unlock|restore|secure|upgrade) "
-    r"(?:your|the) (?:\w+ )?" + _ACCOUNT,
+    _VERIFY + r" your (?:\w+ )?" + _ACCOUNT,
+    # "the ...": but updating *the* bank / vendor / shipping details of an invoice or a record
+    # is bookkeeping, not a sign-in lure
+    _VERIFY + r" the (?!" + _BUSINESS_RECORD + r" )(?:\w+ )?" + _ACCOUNT,
     r"(?:sign|log) ?(?:in|on|into) (?:to |into |with |using )?(?:your|the) (?:\S+ ){0,2}"
     r"(?:account|mailbox|portal|email|webmail|profile|credentials)",
     r"(?:update|reset|change|re-?enter|provide|confirm|enter|submit) (?:your|the) (?:\w+ )?"

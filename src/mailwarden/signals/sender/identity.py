@@ -212,3 +212,37 @@ def random_local(m: Message, ctx: Context) -> bool:
         return False
     local = m.from_.local or m.from_.addr.partition("@")[0]
     return looks_random(local)
+
+
+@lru_cache(maxsize=65536)
+def random_domain_label(reg: str) -> bool:
+    """A registrable domain whose name is machine-made: letters and digits shuffled together."""
+    label = reg.partition(".")[0]
+    if len(label) < 7 or "-" in label or not label.isascii():
+        return False
+    digits = sum(c.isdigit() for c in label)
+    if digits < 2 or len(label) - digits < 3:
+        return False
+    # "w737jjvqo8", "0ysydx9845": digits inside the name, not a year or a suffix ("shop2024")
+    transitions = sum(1 for a, b in itertools.pairwise(label) if a.isdigit() != b.isdigit())
+    return transitions >= 2
+
+
+@signal("sender.random_domain", bool)
+def random_domain(m: Message, ctx: Context) -> bool:
+    """The From domain's name looks machine-generated (letters and digits shuffled, w737jjvqo8)."""
+    own = _from_registrable(m)
+    return bool(own) and random_domain_label(own)
+
+
+def _has_emoji(text: str) -> bool:
+    return any(
+        "\U0001f300" <= c <= "\U0001faff" or "\u2600" <= c <= "\u27bf" or "\u2b00" <= c <= "\u2bff"
+        for c in text
+    )
+
+
+@signal("sender.display_name_emoji", bool)
+def display_name_emoji(m: Message, ctx: Context) -> bool:
+    """The From display name carries emoji or pictographs (a bulk sender's eye-catcher)."""
+    return m.from_ is not None and bool(m.from_.name) and _has_emoji(m.from_.name)
