@@ -98,6 +98,7 @@ def org_from_history(history: list[Event], tenant: Tenant) -> Org:
     vendor_addrs = [a for a, n in vendors.most_common(80) if n >= 3]
     return Org(
         domain=tenant.domains[0],
+        other_domains=tuple(tenant.domains[1:]),
         vips=role("vip"),
         finance=role("finance"),
         hr=role("hr"),

@@ -277,6 +277,16 @@ def test_lookalike_tenant_link() -> None:
     assert sig(own, "message.link.lookalike_tenant") == ""
 
 
+def test_a_short_tenant_name_is_protected_from_its_typo_squats_but_not_from_other_words() -> None:
+    from mailwarden.signals._lookalike import tenant_lookalike
+
+    domains = ("enron.com",)
+    for squat in ("ennron.com", "eenron.com", "ernon.com", "enorn.com", "3nron.com", "enr0n.net"):
+        assert tenant_lookalike(domains, squat) == "enron.com", squat
+    for other in ("enrol.com", "akron.com", "enron.com", "mail.enron.com", "heron.com"):
+        assert tenant_lookalike(domains, other) == "", other
+
+
 def test_link_text_mismatch() -> None:
     lie = link("https://evil.ru/x", text="www.paypal.com", text_domain="www.paypal.com")
     assert sig(make_message(links=(lie,)), "message.link.text_mismatch")

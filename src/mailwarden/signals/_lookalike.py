@@ -6,7 +6,9 @@ A domain imitates a target when, not being one of the target's own domains, its 
 - has the same homoglyph skeleton as a target label (``pаypal`` with a Cyrillic ``а``,
   ``micr0soft``, ``rnicrosoft``: TR39 skeletons from `disarm`, plus rn/vv/cl contractions),
 - is within a small Damerau-Levenshtein distance of one (1 for 6-8 letters, 2 for 9+; labels
-  of 5 letters or fewer must match by skeleton: ``chase``/``chose`` is no lookalike), or
+  of 5 letters or fewer must match by skeleton: ``chase``/``chose`` is no lookalike), or, for a
+  tenant's own short labels, is one of the typos registrars see for them (a doubled letter,
+  two letters swapped, a letter written as a digit: ``ennron``, ``ernon``, ``3nron``), or
 - the host carries a target label as a token or, for labels of 6+ letters, inside a label
   (``paypal-secure-login.com``, ``login.microsoftonline.com.evil.ru``, ``paypalaccount.net``).
 
@@ -49,6 +51,7 @@ _NO_FUZZY = frozenset(
     {"kindle", "ledger", "stripe", "kraken", "office", "norton", "venmo", "rocketmail"}
 )
 _CONTRACTIONS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("nn", "m"))
+_DIGIT_FOR = {"o": "0", "l": "1", "i": "1", "e": "3", "a": "4", "s": "5", "g": "9", "b": "8"}
 _TOKEN_SPLIT = re.compile(r"[.\-_]+")
 
 
@@ -59,6 +62,18 @@ def skeleton(text: str) -> str:
     except Exception:  # noqa: BLE001 - odd code points must not break a signal
         return text
     return key
+
+
+def short_typos(label: str) -> set[str]:
+    """Typo-squats of a short label that no ordinary word produces: a doubled letter, two
+    neighbours swapped, one letter written as a digit (no substitutions: chase/chose)."""
+    out = {label[: i + 1] + label[i:] for i in range(len(label))}
+    out |= {label[:i] + label[i + 1] + label[i] + label[i + 2 :] for i in range(len(label) - 1)}
+    out |= {
+        label[:i] + _DIGIT_FOR[c] + label[i + 1 :] for i, c in enumerate(label) if c in _DIGIT_FOR
+    }
+    out.discard(label)
+    return out
 
 
 def _variants(label: str) -> set[str]:
@@ -80,6 +95,7 @@ class Matcher:
         targets: Iterable[tuple[str, str]],  # (label, what it stands for)
         is_own: Callable[[str], bool],
         same_label_other_suffix: bool,
+        typos_of_short_labels: bool = False,
     ) -> None:
         self.by_label: dict[str, str] = {}
         for label, key in targets:
@@ -94,6 +110,14 @@ class Matcher:
             if len(lb) >= 6 and lb not in _NO_FUZZY:
                 for n in range(len(lb) - 2, len(lb) + 3):
                     self.fuzzy.setdefault(n, []).append(lb)
+        # Short labels get no fuzzy matching (too many real words nearby), but a tenant's own
+        # short name gets its distinctive typo-squats.
+        self.by_typo = {
+            typo: key
+            for lb, key in self.by_label.items()
+            if typos_of_short_labels and len(lb) < 6
+            for typo in short_typos(lb)
+        }
         self.tokens = {lb: k for lb, k in self.by_label.items() if lb not in _NO_EMBED}
         self.inner = [lb for lb in self.tokens if len(lb) >= 6 and lb not in _NO_INNER]
         self.is_own = is_own
@@ -136,7 +160,7 @@ class Matcher:
             for variant in _variants(label):
                 if variant in self.by_skeleton:
                     return self.by_skeleton[variant]
-            found = self._fuzzy(skeleton(label))
+            found = self.by_typo.get(label) or self._fuzzy(skeleton(label))
             if found:
                 return found
         # The protected name inside the host: paypal-secure-login.com, paypal.com.evil.ru.
@@ -188,7 +212,7 @@ def tenant_matcher(domains: tuple[str, ...]) -> Matcher:
         reg = registrable(d)
         if "." in reg:
             targets.append((reg.partition(".")[0], reg))
-    return Matcher(targets, is_own=is_own, same_label_other_suffix=True)
+    return Matcher(targets, is_own=is_own, same_label_other_suffix=True, typos_of_short_labels=True)
 
 
 def tenant_lookalike(domains: tuple[str, ...], host: str) -> str:

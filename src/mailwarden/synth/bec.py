@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 
+from mailwarden.domains import registrable
+
 SUBTYPES = (
     "vip_impersonation",
     "invoice_fraud",
@@ -59,6 +61,7 @@ class Org:
     hr: tuple[Person, ...]  # people who change payroll
     employees: tuple[Person, ...]  # everyone else who receives mail
     vendors: tuple[Person, ...]  # outside correspondents (name + their real address)
+    other_domains: tuple[str, ...] = ()  # further domains the organisation owns
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +75,9 @@ class Attack:
 
 
 def lookalike(domain: str, rng: random.Random) -> str:
-    """A domain one edit, one homoglyph or one added word away from `domain`."""
-    label, _, suffix = domain.partition(".")
+    """A domain one edit, one homoglyph or one added word away from `domain`'s registrable
+    domain (mail.vendor.com -> vendor-inc.com): what an attacker can register."""
+    label, _, suffix = registrable(domain).partition(".")
     choices = [i for i, ch in enumerate(label) if ch in _HOMOGLYPHS]
     how = rng.choice(["glyph", "double", "swap", "hyphen", "tld"] if choices else ["double", "tld"])
     if how == "glyph":
@@ -236,6 +240,18 @@ class Generator:
         self.org = org
         self.rng = random.Random(seed)
         self.count = 0
+        # A "lookalike" that is really one of the organisation's or a vendor's own domains
+        # (enron.com -> enron.net) would be an impersonation of nobody.
+        self._real_domains = {org.domain, *org.other_domains} | {
+            v.address.rpartition("@")[2] for v in org.vendors
+        }
+
+    def _lookalike(self, domain: str) -> str:
+        for _ in range(20):
+            candidate = lookalike(domain, self.rng)
+            if candidate not in self._real_domains:
+                return candidate
+        raise ValueError(f"no lookalike of {domain} that is not a real domain")
 
     def many(self, n: int, start: datetime, end: datetime) -> list[Attack]:
         """`n` attacks spread evenly over the subtypes, at random times in [start, end)."""
@@ -263,7 +279,7 @@ class Generator:
             return f"{_local_part(person.name, rng)}@{rng.choice(FREEMAIL)}", kind, ""
         domain = person.address.rpartition("@")[2]
         if kind == "lookalike":
-            return f"{person.address.partition('@')[0]}@{lookalike(domain, rng)}", kind, ""
+            return f"{person.address.partition('@')[0]}@{self._lookalike(domain)}", kind, ""
         reply = f"{_local_part(person.name, rng)}@{rng.choice(FREEMAIL)}"
         return person.address, kind, reply
 
@@ -303,7 +319,7 @@ class Generator:
         domain = vendor.address.rpartition("@")[2]
         kind = rng.choice(["lookalike", "lookalike", "freemail", "compromised"])
         if kind == "lookalike":
-            return vendor, f"{vendor.address.partition('@')[0]}@{lookalike(domain, rng)}", kind, ""
+            return vendor, f"{vendor.address.partition('@')[0]}@{self._lookalike(domain)}", kind, ""
         if kind == "freemail":
             return vendor, f"{_local_part(vendor.name, rng)}@{rng.choice(FREEMAIL)}", kind, ""
         # A taken-over vendor mailbox: the real address, replies diverted to the attacker.
@@ -320,7 +336,7 @@ class Generator:
         if with_link:
             label = vendor.address.rpartition("@")[2].partition(".")[0]
             host = rng.choice(_LINK_HOSTS).format(
-                look=lookalike(vendor.address.rpartition("@")[2], rng),
+                look=self._lookalike(vendor.address.rpartition("@")[2]),
                 label=label,
                 code=f"{rng.randint(10**5, 10**6)}",
             )
@@ -432,7 +448,7 @@ class Generator:
         targets = [t for t in targets if t.address != sender.address][: rng.randint(3, 7)]
         label = org.domain.partition(".")[0]
         host = rng.choice(_LINK_HOSTS).format(
-            look=lookalike(org.domain, rng), label=label, code=f"{rng.randint(10**5, 10**6)}"
+            look=self._lookalike(org.domain), label=label, code=f"{rng.randint(10**5, 10**6)}"
         )
         link = f"https://{host}"
         doc = rng.choice(_DOCS)

@@ -4,6 +4,10 @@ Lint checks what the loader cannot: file naming, duplicate ids, a comment saying
 is there, sample files that exist. Test scans each rule's sample messages: every `match` sample
 must fire the rule, every `no_match` sample must not, and no rule may fire on any `ham_*.eml`
 sample (a shared guard against rules that fire on ordinary mail).
+
+Behavior rules need an organisation's past: a samples directory may hold `history.mbox`, the
+sample organisation's earlier mail, learned (in Date order, as safe) into a fresh in-memory
+baseline before that directory's samples are scored against it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mailwarden.baselines import BaselineStore, MemoryStore, message_keys, observe, replay_order
 from mailwarden.context import Context
 from mailwarden.detectors.rules import Rule, RuleError, load_rule, rule_files
 from mailwarden.parse import parse
@@ -20,6 +25,7 @@ from mailwarden.signals import SignalValues, discover
 from mailwarden.tenant import Tenant
 
 SAMPLES_DIR = "samples"
+HISTORY = "history.mbox"
 
 
 @dataclass
@@ -77,10 +83,16 @@ def run_tests(directories: Iterable[Path], tenant: Tenant) -> Report:
     report = Report()
     rules = load_all(directories, report)
     cache: dict[Path, SignalValues] = {}
+    histories: dict[Path, BaselineStore | None] = {}
 
     def values_for(sample: Path) -> SignalValues:
         if sample not in cache:
-            cache[sample] = SignalValues(parse(sample.read_bytes()), Context(tenant))
+            if sample.parent not in histories:
+                histories[sample.parent] = learned_history(sample.parent / HISTORY, tenant)
+            store = histories[sample.parent]
+            message = parse(sample.read_bytes())
+            view = None if store is None else store.view(tenant.id, message_keys(message, tenant))
+            cache[sample] = SignalValues(message, Context(tenant, view))
         return cache[sample]
 
     ham = [s for d in directories for s in sorted((d / SAMPLES_DIR).glob("ham_*.eml"))]
@@ -102,3 +114,19 @@ def run_tests(directories: Iterable[Path], tenant: Tenant) -> Report:
                     f"{rule.path.name} ({rule.symbol}): expected to {expected} on {name}"
                 )
     return report
+
+
+def learned_history(mbox: Path, tenant: Tenant) -> BaselineStore | None:
+    """A memory store that has learned `mbox` (Date order, every message as safe); None when
+    there is no such file."""
+    if not mbox.is_file():
+        return None
+    from mailwarden.sources import iter_messages
+
+    raws = [item.raw for item in iter_messages([mbox]) if not item.error]
+    ordered, _ = replay_order((raw, raw) for raw in raws)
+    store = MemoryStore()
+    for raw in ordered:
+        message = parse(raw)
+        store.learn(observe(message, tenant, "safe", keys=message_keys(message, tenant)))
+    return store

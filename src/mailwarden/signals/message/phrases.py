@@ -118,6 +118,8 @@ WIRE_TRANSFER = Phrases(
     r"wire (?:the|this|that|a|an|our|my) (?:\w+ ){0,2}(?:deposit|payment|funds|amount|sum|money|"
     r"balance|escrow|fee|invoice)",
     r"(?:international|overseas|same[- ]day|urgent) (?:wire|transfer|bank transfer)",
+    r"(?:process|send|make|do|initiate|release|set up) (?:a|an|the|this|one) (?:\w+ )?wire\b",
+    r"wire (?:of|for) (?:\$|usd|eur|€|£)",
     r"swift(?: code| bic| transfer| number| mt103|/bic)?",
     r"mt103",
     r"iban(?: number| code)?",
