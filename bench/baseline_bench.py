@@ -42,7 +42,16 @@ from latency import HEADER, row
 
 TENANT_FILE = Path(__file__).resolve().parent / "tenants" / "enron.yml"
 _LAST = datetime.max.replace(tzinfo=UTC)
-KINDS = {"a": "address", "p": "pair", "d": "domain", "n": "name", "$": "payment", "m": "msg-id"}
+KINDS = {
+    "a": "address",
+    "p": "pair",
+    "d": "domain",
+    "n": "name",
+    "$": "payment",
+    "m": "msg-id",
+    "s": "thread",
+    "c": "corresp",
+}
 VERDICT = {"ham": "safe", "spam": "spam", "malicious": "malicious"}
 
 

@@ -48,6 +48,7 @@ def mail(
     cc: str = "",
     reply_to: str = "",
     body: str = "Please find the invoice for March attached.",
+    subject: str = "test",
 ) -> bytes:
     lines = []
     if from_ is not None:
@@ -62,7 +63,7 @@ def mail(
     elif isinstance(when, str):
         lines.append(f"Date: {when}")
     lines.append(f"Message-ID: <{mid or f'm{next(_counter)}@test'}>")
-    lines.append("Subject: test")
+    lines.append(f"Subject: {subject}")
     return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
 
 
@@ -307,6 +308,152 @@ def test_a_reply_knows_whether_the_organisation_had_the_thread(store: BaselineSt
     assert view(store, replying(mail(), "lure@bad.example")).thread_known is False
 
 
+# --- correspondents ---------------------------------------------------------------------------
+
+
+def test_correspondents_are_domains_written_to_or_safe_on_three_days(store: BaselineStore) -> None:
+    store.learn(obs(mail("priya.raman@example.com", "sam@newvendor.io, tom.becker@example.com")))
+    for day in (0, 1):
+        store.learn(obs(mail(when=T0 + timedelta(days=day))))
+    store.learn(obs(mail(when=T0 + timedelta(days=2)), "spam"))  # not safe: no safe day
+    for _ in range(3):
+        store.learn(obs(mail(when=T0 + timedelta(days=3)), "malicious"))
+    v = view(store, mail(when=T0 + timedelta(days=4)))
+    assert list(v.correspondents) == ["newvendor.io"]  # never the organisation's own domain
+    assert v.sender_domain.safe_days == 2 and not v.sender_domain.correspondent
+    store.learn(obs(mail(when=T0 + timedelta(days=4))))
+    v = view(store, mail(when=T0 + timedelta(days=5)))
+    assert list(v.correspondents) == ["newvendor.io", "acme-supplies.com"]
+    assert v.sender_domain.safe_days == 3 and v.sender_domain.correspondent
+    assert "acme-supplies.com" in v.correspondents and "example.com" not in v.correspondents
+
+
+def test_a_view_keeps_the_correspondents_it_saw(store: BaselineStore) -> None:
+    before = view(store, mail("jordan@acme-logistlcs.com"))
+    assert before.correspondents.lookalike("acme-logistlcs.com") == ""
+    store.learn(obs(mail("priya.raman@example.com", "jordan@acme-logistics.com")))
+    after = view(store, mail("jordan@acme-logistlcs.com"))
+    assert after.correspondents.lookalike("acme-logistlcs.com") == "acme-logistics.com"
+    assert len(before.correspondents) == 0  # learning later does not change a view
+    assert before.correspondents.lookalike("acme-logistlcs.com") == ""
+
+
+@pytest.mark.parametrize(
+    ("host", "imitated"),
+    [
+        ("acme-logistlcs.com", "acme-logistics.com"),  # one typo
+        ("acme-logisitcs.com", "acme-logistics.com"),  # two letters swapped
+        ("acme-1ogistics.com", "acme-logistics.com"),  # homoglyph
+        ("acmelogistics.com", "acme-logistics.com"),  # hyphen dropped
+        ("acme-logistics.co", "acme-logistics.com"),  # suffix one typo away
+        ("acme-logistics.top", "acme-logistics.com"),  # high-abuse TLD
+        ("acme-logistics-billing.com", "acme-logistics.com"),  # lure word added
+        ("acme-invoices.com", "acme-logistics.com"),  # leading word + lure word
+        ("acme-logistics.com.pay-portal.io", "acme-logistics.com"),  # whole domain in front
+        ("northwindpayments.com", "northwind.com"),  # run together
+        ("secure-northwind.com", "northwind.com"),
+        ("mail.acme-logistics.com", ""),  # the correspondent itself
+        ("acme-logistics.net", ""),  # businesses own .net too
+        ("acme-logistics.zendesk.com", ""),  # a helpdesk hosted for it
+        ("northwind-energy.com", ""),  # an ordinary added word: another business
+        ("contoso.com", ""),
+    ],
+)
+def test_correspondent_lookalikes(store: BaselineStore, host: str, imitated: str) -> None:
+    store.learn(obs(mail("priya.raman@example.com", "jordan@acme-logistics.com")))
+    store.learn(obs(mail("priya.raman@example.com", "ap@northwind.com")))
+    assert view(store, mail(f"x@{host}")).correspondents.lookalike(host) == imitated
+
+
+def test_readers_see_new_correspondents_without_rereading_all(tmp_path: Path) -> None:
+    path = tmp_path / "corr.sqlite"
+    writer, reader = SQLiteStore(path), SQLiteStore(path)
+    writer.learn(obs(mail("priya.raman@example.com", "a@first.io")))
+    assert list(view(reader, mail()).correspondents) == ["first.io"]
+    loaded: list[list[str]] = []
+    load = reader._load
+
+    def spy(tenant: str, keys: list[str]) -> object:
+        loaded.append(keys)
+        return load(tenant, keys)
+
+    reader._load = spy  # type: ignore[method-assign]
+    writer.learn(obs(mail("priya.raman@example.com", "a@second.io")))
+    assert list(view(reader, mail()).correspondents) == ["first.io", "second.io"]
+    assert ["c:1"] in loaded and not any("c:0" in keys for keys in loaded)
+    writer.close()
+    reader.close()
+
+
+class FailingMemoryStore(MemoryStore):
+    fail = False
+
+    def _save(self, tenant: str, changed: object) -> None:  # type: ignore[override]
+        if self.fail:
+            raise OSError("disk full")
+        super()._save(tenant, changed)  # type: ignore[arg-type]
+
+
+def test_a_failed_commit_leaves_no_correspondent_behind() -> None:
+    store = FailingMemoryStore()
+    store.learn(obs(mail("priya.raman@example.com", "a@first.io")))
+    store.fail = True
+    with pytest.raises(OSError):
+        store.learn(obs(mail("priya.raman@example.com", "a@second.io")))
+    store.fail = False
+    assert list(view(store, mail()).correspondents) == ["first.io"]
+    store.learn(obs(mail("priya.raman@example.com", "a@third.io")))
+    assert list(view(store, mail()).correspondents) == ["first.io", "third.io"]
+
+
+# --- names an address spells ------------------------------------------------------------------
+
+
+def test_an_internal_address_without_a_display_name_teaches_the_name_it_spells(
+    store: BaselineStore,
+) -> None:
+    store.learn(obs(mail("nora.patel@example.com", "priya.raman@example.com", when=T0)))
+    store.learn(obs(mail("nora.patel@example.com", "tom.becker@example.com")))
+    store.learn(obs(mail("accounts.payable@example.com", "priya.raman@example.com")))
+    store.learn(obs(mail("ravi.shah@partner.org", "priya.raman@example.com")))  # not ours
+    store.learn(obs(mail("lee.wong@example.com", "priya.raman@example.com"), "malicious"))
+    v = view(store, mail("Nora Patel <nora.patel@gmail.com>"))
+    assert [(u.value, u.derived, u.messages, u.first_seen) for u in v.name_addresses] == [
+        ("nora.patel@example.com", True, 0, T0)
+    ]
+    assert view(store, mail('"PATEL, Nora" <npatel@example-corp.co>')).name_addresses
+    assert view(store, mail("Accounts Payable <ap@vendor.com>")).name_addresses == ()
+    assert view(store, mail("Ravi Shah <ravi@gmail.com>")).name_addresses == ()
+    assert view(store, mail("Lee Wong <lee@gmail.com>")).name_addresses == ()
+    # once the name is also written with the address, it is listed once, as written
+    store.learn(obs(mail("Nora Patel <nora.patel@example.com>", "priya.raman@example.com")))
+    v = view(store, mail("Nora Patel <nora.patel@gmail.com>"))
+    assert [(u.value, u.derived, u.messages) for u in v.name_addresses] == [
+        ("nora.patel@example.com", False, 1)
+    ]
+
+
+# --- threads by subject -----------------------------------------------------------------------
+
+
+def test_a_reply_without_references_is_matched_by_subject_and_party(
+    store: BaselineStore,
+) -> None:
+    store.learn(obs(mail("priya.raman@example.com", "jordan@acme-logistics.com", subject="Q3")))
+    store.learn(obs(mail("jordan@acme-logistics.com", subject="Pallets for May")))
+    store.learn(obs(mail("x@bad.example", subject="Wire today"), "malicious"))
+
+    def known(from_: str, subject: str) -> bool | None:
+        return view(store, mail(from_, subject=subject)).thread_known
+
+    assert known("jordan@acme-logistics.com", "Q3") is None  # claims no thread
+    assert known("jordan@acme-logistics.com", "RE: q3") is True  # we wrote to them about it
+    assert known("ops@acme-logistics.com", "AW: Re: Pallets  for May") is True  # same party
+    assert known("jordan@acme-logistics.com", "RE: Wire transfer") is False
+    assert known("jordan@acme-logistlcs.com", "RE: Q3") is False  # another party
+    assert known("x@bad.example", "RE: Wire today") is False  # malicious mail is no thread
+
+
 # --- bad input --------------------------------------------------------------------------------
 
 
@@ -362,17 +509,35 @@ def test_a_message_with_nothing_to_learn_is_harmless(store: BaselineStore) -> No
 
 
 def history() -> list[Observation]:
-    senders = ["Vendor <a@acme.com>", "Marcus Chen <marcus.chen@example.com>", "b@partner.org"]
-    rcpts = ["priya.raman@example.com", "tom.becker@example.com", "a@acme.com", "b@partner.org"]
+    senders = [
+        "Vendor <a@acme.com>",
+        "Marcus Chen <marcus.chen@example.com>",
+        "b@partner.org",
+        "nora.patel@example.com",  # no display name: learns the name it spells
+    ]
+    rcpts = [
+        "priya.raman@example.com",
+        "tom.becker@example.com",
+        "a@acme.com",
+        "b@partner.org",
+        "c@newcorp.io",
+    ]
+    subjects = ["Q3 invoice", "RE: Q3 invoice", "FW: board pack", "lunch"]
     out = []
     for i in range(300):
-        sender = senders[i % 3]
-        rcpt = rcpts[(i * 7) % 4]
+        sender = senders[i % 4]
+        rcpt = rcpts[(i * 7) % 5]
         when: datetime | None = T0 + timedelta(hours=13 * i) if i % 17 else None
         body = f"Account number: {1000000 + i % 4}" if i % 5 == 0 else "hello"
-        verdict = "malicious" if i % 11 == 0 else "safe"
+        verdict = "malicious" if i % 11 == 0 else ("spam" if i % 13 == 0 else "safe")
         raw = mail(
-            sender, rcpt, when=when, mid=f"h{i % 280}@test", body=body, cc="tom.becker@example.com"
+            sender,
+            rcpt,
+            when=when,
+            mid=f"h{i % 280}@test",
+            body=body,
+            cc="tom.becker@example.com",
+            subject=subjects[i % 7 % 4],
         )
         out.append(obs(raw, verdict))
     return out
@@ -390,8 +555,13 @@ def test_batch_rebuild_equals_message_by_message(tmp_path: Path) -> None:
         sqlite_by_one.learn(o)
     expected = one_by_one.dump(TENANT.id)
     assert expected
+    assert {key[0] for key in expected} >= {"a", "p", "d", "n", "m", "s", "c", "$"}
+    probe = message_keys(parse(mail("x@acme-billing.com")), TENANT)
+    correspondents = list(one_by_one.view(TENANT.id, probe).correspondents)
+    assert correspondents == ["acme.com", "newcorp.io", "partner.org"]
     for store in [*stores, sqlite_by_one]:
         assert store.dump(TENANT.id) == expected
+        assert list(store.view(TENANT.id, probe).correspondents) == correspondents
         store.close()
 
 

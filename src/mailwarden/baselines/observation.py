@@ -12,6 +12,17 @@ Bad input is data:
   history), recipients still count what they received; ``no-from`` / ``malformed-from``;
 - malformed recipient or Reply-To addresses are dropped (``malformed-recipient``,
   ``malformed-reply-to``); duplicates in To + Cc count once.
+
+Two things are derived from a message for the baseline beyond its addresses:
+- a *derived name*: an organisation address without a display name whose local part is shaped
+  like a person's name (``jeff.skilling``, ``mary_smith-jones``, ``ana.m.lopez``: 2-3 parts of
+  letters joined by ``.`` or ``_``, no role words such as ``accounts.payable``) is learned as a
+  weaker name of that address, normalised as display names are (``jeff skilling``);
+- *thread subjects*: the subject without its RE:/FW: prefixes, hashed (salted with the tenant id)
+  together with the outside party the conversation is with (the external sender's registrable
+  domain; for the organisation's own mail, its external recipients' domains; none for mail
+  that stays inside), so a reply with no In-Reply-To/References can still be matched to a
+  conversation that party had.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ MAX_RECIPIENTS = 50
 MAX_REPLY_TO = 3
 MAX_PAYMENT_FINGERPRINTS = 8
 MAX_THREAD_REFS = 4
+MAX_THREAD_SCOPES = 4  # parties a thread subject is learned for (see `thread_subjects`)
 
 _BAD_ADDRESS_CHARS = re.compile(r"[\s<>()\[\],;:\"\\]")
 
@@ -53,6 +65,14 @@ class MessageKeys:
     problems: tuple[str, ...] = ()
     # Message-IDs this message answers: In-Reply-To, then the newest References (a few)
     thread: tuple[str, ...] = ()
+    # The message says it continues a conversation: it has In-Reply-To / References, or its
+    # subject starts with RE:/FW: (or a translation)
+    claims_reply: bool = False
+    # Its conversation (subject without prefixes) with each outside party, salted hashes; ()
+    # for mail that stays inside the organisation
+    thread_subjects: tuple[str, ...] = ()
+    # For an organisation sender without a display name: the name its address spells ("" none)
+    sender_derived_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +97,77 @@ class Observation:
 # Mail with these verdicts never becomes known-good history: it is learned only into the
 # "seen but bad" counters, so an attacker cannot warm up a sender by mailing first.
 UNTRUSTED_VERDICTS = frozenset({"malicious"})
+
+
+# RE:/FW: and their translations (AW: Antwort, WG: Weitergeleitet, TR: transféré, RES/ENC: pt),
+# after an optional [tag]; the subject signals share it.
+REPLY_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:re|fw|fwd|aw|wg|tr|rv|sv|vs|antw|res|enc|r)\s*"
+    r"(?:\[\d+\])?\s*[:：]",
+    re.IGNORECASE,
+)
+_SUBJECT_TAG = re.compile(r"^\s*\[[^\]]{0,40}\]")
+MAX_SUBJECT_PREFIXES = 8
+
+
+def thread_subject(subject: str) -> tuple[bool, str]:
+    """Whether `subject` says it is a reply or forward, and the conversation's subject: without
+    RE:/FW:/[tag] prefixes, lower-cased, spaces collapsed (``RE: Fw: [Ext] Q3  Invoice`` ->
+    ``(True, "q3 invoice")``)."""
+    claims = False
+    rest = subject
+    for _ in range(MAX_SUBJECT_PREFIXES):
+        match = REPLY_PREFIX.match(rest)
+        if match:
+            claims = True
+            rest = rest[match.end() :]
+            continue
+        tag = _SUBJECT_TAG.match(rest)
+        if tag is None:
+            break
+        rest = rest[tag.end() :]
+    return claims, " ".join(rest.lower().split())
+
+
+_NAME_PART = r"[a-z]+(?:['-][a-z]+)?"
+_NAME_LOCAL = re.compile(rf"({_NAME_PART})[._](?:({_NAME_PART})[._])?({_NAME_PART})")
+# Words that make a local part a mailbox or a role, not a person: accounts.payable@,
+# it.support@, no.reply@ would otherwise teach "accounts payable" as a colleague's name.
+ROLE_WORDS = frozenset(
+    {"accounts", "account", "payable", "receivable", "billing", "invoice", "invoices", "finance",
+     "payroll", "human", "resources", "hr", "it", "help", "helpdesk", "desk", "service",
+     "services", "support", "customer", "customers", "client", "clients", "sales", "info",
+     "admin", "administrator", "office", "team", "group", "mail", "email", "no", "noreply",
+     "reply", "do", "not", "donotreply", "notifications", "notification", "alerts", "alert",
+     "news", "newsletter", "marketing", "press", "media", "legal", "security", "system",
+     "postmaster", "webmaster", "abuse", "hostmaster", "root", "operations", "ops", "dept",
+     "department", "the", "and", "of", "for", "at", "all", "staff", "employees", "corporate",
+     "communications", "public", "relations", "investor", "treasury", "procurement",
+     "purchasing", "vendor", "vendors", "orders", "order", "shipping", "reception", "front",
+     "contact", "enquiries", "inquiries", "careers", "jobs", "recruiting", "test", "user"}
+)  # fmt: skip
+
+
+def derived_name(local: str) -> str:
+    """The person's name an address's local part spells (``jeff.skilling`` -> ``jeff
+    skilling``), normalised as display names are; "" when it is not shaped like one: 2-3 parts
+    of letters (a part may hold one inner hyphen or apostrophe) joined by ``.`` or ``_``, first
+    and last of 2+ letters, none a role word."""
+    match = _NAME_LOCAL.fullmatch(local.lower())
+    if match is None:
+        return ""
+    first, middle, last = match.groups()
+    if len(first) < 2 or len(last) < 2:
+        return ""
+    parts = (first, middle, last) if middle else (first, last)
+    if any(part in ROLE_WORDS for part in parts):
+        return ""
+    return normalise_name(" ".join(parts))
+
+
+def _subject_key(salt: bytes, party: str, subject: str) -> str:
+    data = f"{party}\x00{subject}".encode()
+    return hashlib.blake2b(data, digest_size=8, key=salt[:64]).hexdigest()
 
 
 def valid_address(addr: str) -> bool:
@@ -142,6 +233,10 @@ def message_keys(message: Message, tenant: Tenant, fallback_id: str = "") -> Mes
     else:
         when = when.astimezone(UTC)
     name = normalise_name(sender.name) if sender is not None and sender.name else ""
+    sender_internal = bool(sender and tenant.is_internal_domain(sender.domain))
+    derived = ""
+    if sender is not None and sender_internal and (not name or "@" in sender.name):
+        derived = derived_name(sender.local or sender.addr.rpartition("@")[0])
     mid = message.message_id.strip()
     message_id = mid if mid else (f"sha256:{fallback_id}" if fallback_id else "")
     thread: list[str] = []
@@ -149,12 +244,25 @@ def message_keys(message: Message, tenant: Tenant, fallback_id: str = "") -> Mes
         ref = ref.strip()
         if ref and ref != mid and ref not in thread and len(thread) < MAX_THREAD_REFS:
             thread.append(ref)
+    claims, conversation = thread_subject(message.subject)
+    subjects: list[str] = []
+    if conversation and sender is not None:
+        # The outside party the conversation is with: the sender, or for the organisation's own
+        # mail its outside recipients. Conversations inside the organisation are not kept (they
+        # are most of its mail; its replies are judged by Message-ID alone).
+        if sender_internal:
+            outside = [r for r, inside in zip(registrables, internal, strict=True) if not inside]
+            parties = list(dict.fromkeys(outside))[:MAX_THREAD_SCOPES]
+        else:
+            parties = [sender.registrable or sender.domain]
+        salt = tenant.id.encode()
+        subjects = [_subject_key(salt, party, conversation) for party in parties]
     return MessageKeys(
         sender=sender.addr if sender else "",
         sender_domain=sender.domain if sender else "",
         sender_registrable=(sender.registrable or sender.domain) if sender else "",
         sender_name=name,
-        sender_internal=bool(sender and tenant.is_internal_domain(sender.domain)),
+        sender_internal=sender_internal,
         recipients=tuple(recipients),
         recipient_registrables=tuple(registrables),
         recipient_roles=tuple(roles),
@@ -164,6 +272,9 @@ def message_keys(message: Message, tenant: Tenant, fallback_id: str = "") -> Mes
         message_id=message_id,
         problems=tuple(problems),
         thread=tuple(thread),
+        claims_reply=claims or bool(thread),
+        thread_subjects=tuple(subjects),
+        sender_derived_name=derived,
     )
 
 

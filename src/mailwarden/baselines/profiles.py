@@ -13,9 +13,11 @@ the message being scored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+
+from mailwarden.baselines.correspondents import NO_CORRESPONDENTS, Correspondents
 
 Prevalence = Literal["new", "rare", "common"]
 
@@ -25,6 +27,10 @@ Prevalence = Literal["new", "rare", "common"]
 COMMON_MIN_MESSAGES = 5
 COMMON_MIN_DAYS = 2
 WINDOW_DAYS = 91  # 13 weeks: the "recent" window of every *_recent count
+# A domain the organisation corresponds with: one it has written to (any address there), or
+# one that sent it mail judged safe on at least this many distinct UTC days (a single burst,
+# or one newsletter, does not make a correspondent; three days of ordinary mail does).
+CORRESPONDENT_MIN_SAFE_DAYS = 3
 
 
 def prevalence(messages: int, active_days: int) -> Prevalence:
@@ -102,6 +108,8 @@ class DomainProfile:
     distinct_senders: int = 0
     solicited: int = 0  # messages the organisation wrote to addresses at this domain
     first_solicited: datetime | None = None
+    safe_days: int = 0  # distinct UTC days it sent mail judged safe (outside domains only)
+    correspondent: bool = False  # written to, or safe mail on CORRESPONDENT_MIN_SAFE_DAYS days
 
     @property
     def known(self) -> bool:
@@ -124,6 +132,8 @@ class RecipientProfile:
     first_contact: int = 0  # not-malicious messages from a sender who never wrote to them before
     roles: tuple[str, ...] = ()  # from the tenant: vip, finance, hr, it, executive_assistant
     internal: bool = False
+    sent: int = 0  # messages learned FROM this address (not malicious): its own mail is seen
+    first_sent: datetime | None = None  # the first dated one
 
     @property
     def safe_ratio(self) -> float | None:
@@ -140,12 +150,19 @@ class RecipientProfile:
 
 @dataclass(frozen=True, slots=True)
 class AddressUse:
-    """One address a display name was used with (or one payment fingerprint a domain sent)."""
+    """One address a display name was used with.
+
+    `derived`: the name was never written as a display name with this address; it is the name
+    an organisation address spells (``jeff.skilling@`` -> "jeff skilling", see
+    `observation.derived_name`), learned from its mail sent without a display name. Then
+    `messages` is 0 and `first_seen` is when it was first learned so.
+    """
 
     value: str
     messages: int
     first_seen: datetime | None
     last_seen: datetime | None
+    derived: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,17 +188,26 @@ class BaselineView:
     sender_domain: DomainProfile
     pairs: tuple[PairHistory, ...] = ()  # one per recipient (To + Cc, deduplicated), in order
     recipients: tuple[RecipientProfile, ...] = ()  # same order as `pairs`
-    name_addresses: tuple[AddressUse, ...] = ()  # addresses the From display name has used
+    # addresses the From display name has used (then those it is derived from, `derived`)
+    name_addresses: tuple[AddressUse, ...] = ()
     name_overflow: int = 0  # further addresses that name used, past the kept ones
     reply_to: tuple[SenderProfile, ...] = ()  # history of each Reply-To address (not the sender)
     payments: tuple[PaymentUse, ...] = ()  # payment fingerprints seen from the sender's domain
     now: datetime | None = None  # the message's Date the recent windows are relative to
     already_learned: bool = False  # this Message-ID was learned before (a rescan): the view
     # then includes the message itself
-    # The message answers a thread (In-Reply-To / References): True when one of those messages
-    # was learned as history (the organisation had that thread), False when none was (or only
-    # as malicious mail), None when it answers nothing. Meaningful when outbound mail is learned.
+    # The message claims to continue a thread (`MessageKeys.claims_reply`). With In-Reply-To /
+    # References: True when one of those messages was learned as history (the organisation had
+    # that thread), False when none was (or only as malicious mail). With only a RE:/FW:
+    # subject: True when a conversation with that subject was learned with the same outside
+    # party (see `observation.thread_subject`), else False; None for such a subject on mail
+    # that stays inside the organisation. None when it claims no thread. Meaningful where the
+    # organisation's own mail is learned (see `RecipientProfile.first_sent`).
     thread_known: bool | None = None
+    # The domains the organisation corresponds with, as they stood before this message (a
+    # snapshot: learning later does not change it); `.lookalike(host)` names the one `host`
+    # imitates.
+    correspondents: Correspondents = field(default=NO_CORRESPONDENTS, compare=False)
 
     @property
     def address_names(self) -> tuple[str, ...]:

@@ -17,6 +17,16 @@ Keys (the tenant is held beside the key by each store):
   ``$:<registrable>`` payment fingerprints seen from a domain
   ``m:<message-id>``  a learned Message-ID (idempotence; and which threads the org had): 1 when
                       learned as history, 2 when judged malicious
+  ``s:<hash>``        a conversation (subject without RE:/FW:) had with one outside party,
+                      learned from mail not judged malicious (see `observation.thread_subject`)
+  ``c:``, ``c:<i>``   the correspondent domains (see `correspondents`): ``c:`` how many,
+                      ``c:<i>`` the i-th to become one, in learning order (append-only)
+
+A display name's record also holds the organisation addresses whose local part spells it
+(``jeff.skilling@`` for "jeff skilling", learned from mail without a display name), apart from
+the addresses it was written with. Records that learning a message reads but does not change
+(the correspondent count, a known conversation or derived name) are dropped from what `apply`
+returns, so stores do not write them back.
 
 Times are epoch seconds (UTC). Recent windows are `WINDOW_WEEKS` weekly buckets
 ``[newest_week, c0, c1, ...]`` (c0 = newest), 13 weeks = 91 days: exact to the week, a fixed 14
@@ -33,8 +43,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from mailwarden.baselines.correspondents import NO_CORRESPONDENTS, Correspondents
 from mailwarden.baselines.observation import MessageKeys, Observation
 from mailwarden.baselines.profiles import (
+    CORRESPONDENT_MIN_SAFE_DAYS,
     AddressUse,
     BaselineView,
     DomainProfile,
@@ -53,6 +65,7 @@ MAX_NAMES = 8  # display names kept per address
 MAX_REPLY_TOS = 8  # Reply-To addresses kept per sender
 MAX_NAME_ADDRESSES = 16  # addresses kept per display name
 MAX_PAYMENTS = 32  # payment fingerprints kept per domain
+MAX_DERIVED = 4  # organisation addresses kept per derived name
 MID_LEARNED, MID_MALICIOUS = 1, 2  # the value of an ``m:`` record
 
 
@@ -80,6 +93,27 @@ def m_key(message_id: str) -> str:
     return "m:" + message_id
 
 
+def s_key(subject_hash: str) -> str:
+    return "s:" + subject_hash
+
+
+C_COUNT = "c:"  # how many correspondent domains; c_key(i) the i-th
+
+
+def c_key(index: int) -> str:
+    return f"c:{index}"
+
+
+def _may_add_correspondent(obs: Observation) -> bool:
+    """Learning `obs` can make a domain a correspondent (so it reads the ``c:`` count)."""
+    k = obs.keys
+    if not k.sender or obs.malicious:
+        return False
+    if k.sender_internal:
+        return not all(k.recipient_internal)
+    return obs.verdict == "safe" and k.when is not None
+
+
 def learn_keys(obs: Observation) -> list[str]:
     k = obs.keys
     keys = [m_key(k.message_id)] if k.message_id else []
@@ -93,6 +127,12 @@ def learn_keys(obs: Observation) -> list[str]:
             keys.append(pay_key(k.sender_registrable))
         if k.sender_internal:
             keys += [d_key(d) for d in k.recipient_registrables]
+        if not obs.malicious:
+            if k.sender_derived_name:
+                keys.append(n_key(k.sender_derived_name))
+            keys += [s_key(h) for h in k.thread_subjects]
+        if _may_add_correspondent(obs):
+            keys.append(C_COUNT)
     return list(dict.fromkeys(keys))
 
 
@@ -109,8 +149,12 @@ def view_keys(k: MessageKeys) -> list[str]:
             keys.append(n_key(k.sender_name))
         if k.sender_internal:
             keys += [d_key(d) for d in k.recipient_registrables]
+        if k.sender_derived_name:
+            keys.append(n_key(k.sender_derived_name))
     keys += [a_key(r) for r in k.reply_to]
     keys += [m_key(ref) for ref in k.thread]
+    keys += [s_key(h) for h in k.thread_subjects]
+    keys.append(C_COUNT)
     return list(dict.fromkeys(keys))
 
 
@@ -149,15 +193,15 @@ def window_count(window: list[int] | None, now_week: int | None) -> int:
     return sum(window[1 + lo : 1 + hi]) if lo < hi else 0
 
 
-def _new_day(rec: dict[str, Any], ts: int) -> bool:
-    """Mark the UTC day of `ts` active in rec["dy"]; True when it was not active before."""
+def _new_day(rec: dict[str, Any], ts: int, field: str = "dy") -> bool:
+    """Mark the UTC day of `ts` active in rec[field]; True when it was not active before."""
     day = ts // 86400
-    newest, bits = rec.get("dy") or (day, 0)
+    newest, bits = rec.get(field) or (day, 0)
     if day > newest:
         bits = (bits << min(day - newest, DAY_BITS)) & _DAY_MASK
         newest = day
     age = newest - day
-    rec["dy"] = [newest, bits | (1 << age) if age < DAY_BITS else bits]
+    rec[field] = [newest, bits | (1 << age) if age < DAY_BITS else bits]
     return age >= DAY_BITS or not bits & (1 << age)
 
 
@@ -212,6 +256,8 @@ def apply(obs: Observation, records: dict[str, Record]) -> bool:
     bad = obs.malicious
     safe = obs.verdict == "safe"
     new_pairs: list[bool] = []
+    # Read-mostly records leave `records` and come back only when this message changes them.
+    correspondents = [records.pop(C_COUNT, 0)]
     if k.sender:
         sender: dict[str, Any] = records.setdefault(a_key(k.sender), {})
         domain: dict[str, Any] = records.setdefault(d_key(k.sender_registrable), {})
@@ -236,6 +282,10 @@ def apply(obs: Observation, records: dict[str, Record]) -> bool:
                     hours = sender.get("h") or [0] * 24
                     hours[obs.hour] += 1
                     sender["h"] = hours
+                if safe and not k.sender_internal and _new_day(domain, ts, "sy"):
+                    _inc(domain, "sd")
+                    if domain["sd"] >= CORRESPONDENT_MIN_SAFE_DAYS:
+                        _correspond(records, correspondents, k.sender_registrable, domain)
             if k.sender_name:
                 names = sender.setdefault("nm", [])
                 if k.sender_name not in names and len(names) < MAX_NAMES:
@@ -243,6 +293,18 @@ def apply(obs: Observation, records: dict[str, Record]) -> bool:
                 name_rec: dict[str, Any] = records.setdefault(n_key(k.sender_name), {})
                 if not _use(name_rec.setdefault("u", {}), k.sender, ts, MAX_NAME_ADDRESSES):
                     _inc(name_rec, "o")
+            if k.sender_derived_name:
+                dkey = n_key(k.sender_derived_name)
+                derived_rec: dict[str, Any] = records.pop(dkey, None) or {}
+                spelled = derived_rec.get("g") or {}
+                if k.sender not in spelled and len(spelled) < MAX_DERIVED:
+                    spelled[k.sender] = ts
+                    derived_rec["g"] = spelled
+                    records[dkey] = derived_rec
+            for subject in k.thread_subjects:
+                skey = s_key(subject)
+                if records.pop(skey, None) is None:  # written once: a new conversation
+                    records[skey] = 1
             for rt in k.reply_to:
                 rts = sender.setdefault("rt", [])
                 if rt not in rts and len(rts) < MAX_REPLY_TOS:
@@ -267,8 +329,8 @@ def apply(obs: Observation, records: dict[str, Record]) -> bool:
                 records[p_key(k.sender, recipient)] = pair
             if k.sender_internal:
                 # The organisation wrote to these addresses and domains: they are solicited.
-                for recipient, registrable in zip(
-                    k.recipients, k.recipient_registrables, strict=True
+                for recipient, registrable, inside in zip(
+                    k.recipients, k.recipient_registrables, k.recipient_internal, strict=True
                 ):
                     rec = records.setdefault(a_key(recipient), {})
                     _inc(rec, "so")
@@ -276,6 +338,8 @@ def apply(obs: Observation, records: dict[str, Record]) -> bool:
                     dom = records.setdefault(d_key(registrable), {})
                     _inc(dom, "so")
                     _seen(dom, ts, "st", "sl")
+                    if not inside:
+                        _correspond(records, correspondents, registrable, dom)
     for index, recipient in enumerate(k.recipients):
         rec = records.setdefault(a_key(recipient), {})
         _inc(rec, "rc")
@@ -288,6 +352,18 @@ def apply(obs: Observation, records: dict[str, Record]) -> bool:
             if safe:
                 rec["sw"] = window_add(rec.get("sw"), week)
     return True
+
+
+def _correspond(
+    records: dict[str, Record], count: list[int], domain: str, rec: dict[str, Any]
+) -> None:
+    """Make `domain` (its record `rec`) a correspondent, appended to the ``c:`` log, once."""
+    if rec.get("c") or not domain:
+        return
+    rec["c"] = 1
+    records[c_key(count[0])] = domain
+    count[0] += 1
+    records[C_COUNT] = count[0]
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -333,6 +409,8 @@ def domain_profile(domain: str, rec: dict[str, Any] | None, now_week: int | None
         distinct_senders=rec.get("s", 0),
         solicited=rec.get("so", 0),
         first_solicited=_dt(rec.get("st")),
+        safe_days=rec.get("sd", 0),
+        correspondent=bool(rec.get("c")),
     )
 
 
@@ -354,6 +432,8 @@ def recipient_profile(
         first_contact=rec.get("rf", 0),
         roles=roles,
         internal=internal,
+        sent=rec.get("n", 0),
+        first_sent=_dt(rec.get("f")),
     )
 
 
@@ -366,8 +446,21 @@ def pair_history(
     return PairHistory(sender, recipient, rec[0], _dt(rec[1]), _dt(rec[2]), replies)
 
 
-def build_view(k: MessageKeys, records: Mapping[str, Record]) -> BaselineView:
-    """The view of one message from the records of `view_keys(k)` (missing ones absent)."""
+def _thread_known(k: MessageKeys, get: Any) -> bool | None:
+    if k.thread:  # Message-IDs say which thread: they decide
+        return any(get(m_key(ref)) == MID_LEARNED for ref in k.thread)
+    if k.claims_reply and k.thread_subjects:  # RE:/FW: alone: that subject with that party
+        return any(get(s_key(h)) is not None for h in k.thread_subjects)
+    return None  # claims no thread; or a RE:/FW: subject alone inside the organisation
+
+
+def build_view(
+    k: MessageKeys,
+    records: Mapping[str, Record],
+    correspondents: Correspondents = NO_CORRESPONDENTS,
+) -> BaselineView:
+    """The view of one message from the records of `view_keys(k)` (missing ones absent), with
+    the store's correspondents as they stand."""
     now_week = _week(_epoch(k.when)) if k.when is not None else None
     get = records.get
     learned = bool(k.message_id) and get(m_key(k.message_id)) is not None
@@ -378,7 +471,7 @@ def build_view(k: MessageKeys, records: Mapping[str, Record]) -> BaselineView:
         )
     )
     reply_to = tuple(sender_profile(rt, get(a_key(rt)), now_week) for rt in k.reply_to)
-    thread_known = any(get(m_key(ref)) == MID_LEARNED for ref in k.thread) if k.thread else None
+    thread_known = _thread_known(k, get)
     if not k.sender:
         return BaselineView(
             SenderProfile(""),
@@ -387,15 +480,24 @@ def build_view(k: MessageKeys, records: Mapping[str, Record]) -> BaselineView:
             reply_to=reply_to,
             now=k.when,
             thread_known=thread_known,
+            correspondents=correspondents,
         )
     name_uses: tuple[AddressUse, ...] = ()
     overflow = 0
     if k.sender_name:
         name_rec = get(n_key(k.sender_name))
         if name_rec:
+            written = name_rec.get("u") or {}
             name_uses = tuple(
-                AddressUse(addr, u[0], _dt(u[1]), _dt(u[2])) for addr, u in name_rec["u"].items()
+                AddressUse(addr, u[0], _dt(u[1]), _dt(u[2])) for addr, u in written.items()
             )
+            spelled = name_rec.get("g")
+            if spelled:
+                name_uses += tuple(
+                    AddressUse(addr, 0, _dt(first), None, derived=True)
+                    for addr, first in spelled.items()
+                    if addr not in written
+                )
             overflow = name_rec.get("o", 0)
     payments: tuple[PaymentUse, ...] = ()
     pay = get(pay_key(k.sender_registrable))
@@ -420,4 +522,5 @@ def build_view(k: MessageKeys, records: Mapping[str, Record]) -> BaselineView:
         now=k.when,
         already_learned=learned,
         thread_known=thread_known,
+        correspondents=correspondents,
     )

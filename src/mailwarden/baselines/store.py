@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from mailwarden.baselines import records
+from mailwarden.baselines.correspondents import CorrespondentIndex, Correspondents
 from mailwarden.baselines.observation import MessageKeys, Observation
 from mailwarden.baselines.profiles import BaselineView
 
@@ -57,6 +58,11 @@ class RecordStore:
     learned records are written back when `commit_every` messages (`batch` in `learn_many`)
     have been learned, in one transaction that also holds their Message-IDs: all or nothing.
     A failure while learning drops everything not yet committed, as a rollback would.
+
+    Each tenant's correspondent domains are kept indexed in memory (`CorrespondentIndex`),
+    filled from the ``c:<i>`` log records once and then only with the entries the ``c:`` count
+    (read by every view) says are new: those this store learned come from its cache, those
+    another process committed are read by key. Views carry a snapshot of it.
     """
 
     batch: int = DEFAULT_BATCH  # observations per transaction in `learn_many`
@@ -68,6 +74,7 @@ class RecordStore:
         self._dirty: dict[str, set[str]] = {}
         self._pending = 0
         self._checked = False  # the cache was just checked against other writers (by a view)
+        self._correspondents: dict[str, CorrespondentIndex] = {}
 
     # --- what a backend implements
 
@@ -97,7 +104,7 @@ class RecordStore:
         self._checked = False  # a view always checks for other writers' commits
         cache = self._fetch(tenant, records.view_keys(keys))
         self._checked = True  # so learning this message next needs no second check
-        return records.build_view(keys, cache)
+        return records.build_view(keys, cache, self._sync_correspondents(tenant, cache))
 
     def learn(self, observation: Observation) -> bool:
         return self._learn([observation], self.commit_every) == 1
@@ -120,6 +127,25 @@ class RecordStore:
         self.close()
 
     # --- the machinery
+
+    def _sync_correspondents(
+        self, tenant: str, cache: Mapping[str, records.Record]
+    ) -> Correspondents:
+        """The tenant's correspondents as the ``c:`` count in `cache` says they stand."""
+        count = cache.get(records.C_COUNT) or 0
+        index = self._correspondents.get(tenant)
+        if index is None or count < len(index):  # first use, or the store was replaced
+            index = self._correspondents[tenant] = CorrespondentIndex()
+        if count > len(index):
+            wanted = [records.c_key(i) for i in range(len(index), count)]
+            missing = [key for key in wanted if cache.get(key) is None]
+            found = self._load(tenant, missing) if missing else {}
+            for key in wanted:
+                domain = cache.get(key) or found.get(key)
+                if not isinstance(domain, str):
+                    break  # a gap (cannot happen: the log and its count commit together)
+                index.add(domain)
+        return Correspondents(index, len(index))
 
     def _fetch(self, tenant: str, keys: list[str]) -> dict[str, records.Record]:
         """The tenant's cache, holding every key in `keys` (None where absent)."""
@@ -175,6 +201,7 @@ class RecordStore:
         self._cache.clear()
         self._dirty.clear()
         self._pending = 0
+        self._correspondents.clear()
 
 
 # --- config -----------------------------------------------------------------------------------

@@ -87,6 +87,9 @@ def _variants(label: str) -> set[str]:
     return out
 
 
+variants = _variants  # public: the correspondent index (baselines.correspondents) uses it
+
+
 class Matcher:
     """Matches hosts against one set of protected labels (every brand, or one tenant)."""
 

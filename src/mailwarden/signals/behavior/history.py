@@ -1,4 +1,4 @@
-"""Sender, pair, recipient and payment history signals (issue 3)."""
+"""Sender, pair, recipient, thread and payment history signals (issue 3)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from mailwarden.baselines.profiles import BaselineView
 from mailwarden.context import Context
 from mailwarden.message import Message
 from mailwarden.signals import signal
+from mailwarden.signals._data import brands_owning, is_freemail
 from mailwarden.tenant import normalise_name
 
 # A sender's hour habits mean something only after this many dated messages.
@@ -18,6 +19,9 @@ MIN_RECEIVED_FOR_HABIT = 50
 RARE_FIRST_CONTACT_RATIO = 0.05
 # A sender needs this much history before a new Reply-To is a change rather than a first sight.
 MIN_MESSAGES_FOR_REPLY_TO = 3
+# A reply into an unknown thread means something only where the store has watched a recipient's
+# own mail (so the threads they had are learned) for at least this long before the message.
+MIN_THREAD_HISTORY_DAYS = 30
 
 
 def _view(ctx: Context) -> BaselineView | None:
@@ -104,12 +108,15 @@ def domain_age_days(m: Message, ctx: Context) -> int:
 def name_addresses(m: Message, ctx: Context) -> int:
     """How many different addresses the From display name has been used with before."""
     view = _view(ctx)
-    return 0 if view is None else len(view.name_addresses) + view.name_overflow
+    if view is None:
+        return 0
+    return sum(not use.derived for use in view.name_addresses) + view.name_overflow
 
 
 @signal("sender.name_of_internal_on_external", bool)
 def name_of_internal_on_external(m: Message, ctx: Context) -> bool:
-    """The display name has been an internal colleague's, but this address is external."""
+    """The display name is an internal colleague's (written with their address, or spelled by
+    it: jeff.skilling@ for "Jeff Skilling"), but this address is external."""
     view = _view(ctx)
     if view is None or m.from_ is None or not _external(m, ctx):
         return False
@@ -122,7 +129,7 @@ def name_of_internal_on_external(m: Message, ctx: Context) -> bool:
 
 @signal("sender.name_new_address", bool)
 def name_new_address(m: Message, ctx: Context) -> bool:
-    """A display name known with other addresses now arrives from one it never used."""
+    """A display name known with other addresses (or spelled by one) arrives from a new one."""
     view = _view(ctx)
     if view is None or m.from_ is None or not view.name_addresses:
         return False
@@ -156,6 +163,58 @@ def reply_to_unknown(m: Message, ctx: Context) -> bool:
     if view is None or not view.reply_to:
         return False
     return any(not p.known and not p.is_solicited for p in view.reply_to)
+
+
+def _imitated(host: str, view: BaselineView, ctx: Context) -> str:
+    """The correspondent domain `host` imitates; never for the organisation's own domains, a
+    free-mail provider's or a brand's own (theirs are real, whatever they resemble)."""
+    if not host or ctx.tenant.is_internal_domain(host) or is_freemail(host) or brands_owning(host):
+        return ""
+    return view.correspondents.lookalike(host)
+
+
+@signal("sender.lookalike_correspondent", str)
+def lookalike_correspondent(m: Message, ctx: Context) -> str:
+    """The domain the organisation corresponds with (wrote to, or had safe mail from on 3+ days)
+    that the From domain imitates, not being one itself: typo, homoglyph, added word; ""."""
+    view = _view(ctx)
+    if view is None or m.from_ is None:
+        return ""
+    return _imitated(m.from_.domain, view, ctx)
+
+
+@signal("sender.reply_to_lookalike_correspondent", str)
+def reply_to_lookalike_correspondent(m: Message, ctx: Context) -> str:
+    """The correspondent domain a Reply-To domain imitates (as sender.lookalike_correspondent
+    for From); ""."""
+    view = _view(ctx)
+    if view is None:
+        return ""
+    own = m.from_.addr if m.from_ is not None else ""
+    for rt in m.reply_to:
+        if rt.addr != own:
+            found = _imitated(rt.domain, view, ctx)
+            if found:
+                return found
+    return ""
+
+
+@signal("message.reply_thread_unknown", bool)
+def reply_thread_unknown(m: Message, ctx: Context) -> bool:
+    """Claims to continue a conversation (In-Reply-To/References, or a RE:/FW: subject) the
+    organisation never had: none of the referenced messages, nor (without references) that
+    subject with this party, was learned; judged only where a recipient's own mail has been
+    learned for 30+ days."""
+    view = _view(ctx)
+    if view is None or view.thread_known is not False or view.now is None:
+        return False
+    now = view.now
+    return any(
+        r.internal
+        and r.first_sent is not None
+        and (now - r.first_sent).days >= MIN_THREAD_HISTORY_DAYS
+        for r in view.recipients
+    )
 
 
 @signal("sender.unusual_hour", bool)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import re
 
+from mailwarden.baselines.observation import REPLY_PREFIX
 from mailwarden.context import Context
 from mailwarden.message import Message
 from mailwarden.signals import signal
 
-# RE:/FW: and their translations (AW: Antwort, WG: Weitergeleitet, TR: transféré, RES/ENC: pt).
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:re|fw|fwd|aw|wg|tr|rv|sv|vs|antw|res|enc|r)\s*"
-    r"(?:\[\d+\])?\s*[:：]",
-    re.IGNORECASE,
-)
+# RE:/FW: and their translations: one pattern, shared with the baselines' thread subjects.
+_REPLY_PREFIX = REPLY_PREFIX
 _NON_ASCII_LETTERS = re.compile(r"[^\W\d_\x00-\x7f]")
 _ASCII_LETTERS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _RATIO_CHARS = 4_000
