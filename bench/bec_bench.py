@@ -2,16 +2,19 @@
 
     .venv/bin/python bench/bec_bench.py                  # 360 attacks, behavior on
     .venv/bin/python bench/bec_bench.py --no-baseline    # content rules alone, for comparison
+    .venv/bin/python bench/bec_bench.py --phrasebook holdout  # wording the rules never saw
 
 The real Enron mail (../shared/data/corpora/enron.tar.xz) is replayed in Date order through one
 `Engine` with a baseline store, scoring each message and then learning from it, so no message
 sees the future. The first `--warmup` share of the timeline only builds history; attacks written
 by `mailwarden.synth.bec` (every subtype, from free-mail, lookalike, compromised and spoofed
-senders, with and without links) are injected at random times in the rest. Reported: recall per
-subtype and per sender kind (an attack counts as caught when its verdict is suspicious or
-malicious: tagged or quarantined), and the false-positive rate on the real Enron messages scored
-in the same period. Messages whose Date is missing or impossible cannot be placed in time and are
-left out (counted).
+senders, with and without links) are injected at random times in the rest; `--phrasebook`
+picks their wording: ``dev`` (what the rules were written against) or ``holdout``
+(`mailwarden.synth.bec_holdout`, written apart from the rules, for an honest recall). Reported:
+recall per subtype and per sender kind (an attack counts as caught when its verdict is
+suspicious or malicious: tagged or quarantined), and the false-positive rate on the real Enron
+messages scored in the same period. Messages whose Date is missing or impossible cannot be
+placed in time and are left out (counted).
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from typing import Any
 from mailwarden.corpora import data_dir, iter_corpus
 from mailwarden.engine import Engine
 from mailwarden.parse import parse
-from mailwarden.synth.bec import FREEMAIL, Generator, Org, Person
+from mailwarden.synth.bec import DEV, FREEMAIL, Generator, Org, Person, Phrasebook
+from mailwarden.synth.bec_holdout import HOLDOUT
 from mailwarden.tenant import Tenant, load_tenant
 
 TENANT_FILE = Path(__file__).resolve().parent / "tenants" / "enron.yml"
 FLAGGED = {"suspicious", "malicious"}
+PHRASEBOOKS: dict[str, Phrasebook] = {"dev": DEV, "holdout": HOLDOUT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +129,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-baseline", action="store_true", help="content rules alone")
     parser.add_argument("--show-misses", type=int, default=0, help="print N missed attacks")
+    parser.add_argument(
+        "--phrasebook",
+        choices=sorted(PHRASEBOOKS),
+        default="dev",
+        help="wording of the attacks: dev (seen by the rule authors) or holdout (not)",
+    )
     args = parser.parse_args()
 
     root = data_dir()
@@ -136,13 +147,15 @@ def main() -> int:
     split = int(len(events) * args.warmup)
     start, end = events[split].when, events[-1].when
     org = org_from_history(events[:split], tenant)
-    attacks = Generator(org, seed=args.seed).many(args.attacks, start, end)
+    book = PHRASEBOOKS[args.phrasebook]
+    attacks = Generator(org, seed=args.seed, phrasebook=book).many(args.attacks, start, end)
     timeline = sorted(events + [Event(a.date, a.raw, a) for a in attacks], key=lambda e: e.when)
     print(
         f"enron: {len(events)} dated messages ({undated} with a missing or impossible Date "
         "left out); "
         f"history until {start:%Y-%m-%d}, {len(attacks)} attacks injected until {end:%Y-%m-%d}; "
-        f"org: {len(org.vips)} VIPs, {len(org.employees)} staff, {len(org.vendors)} vendors"
+        f"org: {len(org.vips)} VIPs, {len(org.employees)} staff, {len(org.vendors)} vendors; "
+        f"phrasebook: {book.name} (seed {args.seed})"
     )
 
     engine = make_engine(tenant, not args.no_baseline)
@@ -168,7 +181,7 @@ def main() -> int:
                 false_positives.append((verdict.from_addr, verdict.subject, verdict.symbols))
 
     mode = "content rules alone" if args.no_baseline else "rules + behavioral baselines"
-    print(f"\n{mode}  ({time.perf_counter() - started:.0f} s)")
+    print(f"\n{mode}, {book.name} phrasebook  ({time.perf_counter() - started:.0f} s)")
     print(f"{'subtype':<20} {'attacks':>8} {'caught':>7} {'recall':>7}")
     total_n = total_caught = 0
     for subtype, counts in sorted(caught.items()):

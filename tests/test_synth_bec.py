@@ -1,11 +1,23 @@
 """The BEC generator writes varied, parseable attacks of every subtype, reproducibly."""
 
+import hashlib
 import random
+import re
 from collections import Counter
 from datetime import UTC, datetime
 
 from mailwarden.parse import parse
-from mailwarden.synth.bec import SUBTYPES, Generator, Org, Person, lookalike
+from mailwarden.synth.bec import (
+    DEV,
+    SUBTYPES,
+    Attack,
+    Generator,
+    Org,
+    Person,
+    Phrasebook,
+    lookalike,
+)
+from mailwarden.synth.bec_holdout import HOLDOUT
 
 ORG = Org(
     domain="example.com",
@@ -49,3 +61,151 @@ def test_lookalikes_differ_from_the_real_domain() -> None:
     for _ in range(200):
         fake = lookalike("example.com", rng)
         assert fake != "example.com"
+
+
+# A second organisation with several VIPs, finance people and vendors, no HR (payroll mail then
+# goes to finance), a sub-domained vendor and one whose name has an apostrophe.
+ORG2 = Org(
+    domain="northwind-traders.com",
+    other_domains=("northwind.net",),
+    vips=(
+        Person("Alicia Moreno", "alicia.moreno@northwind-traders.com"),
+        Person("Ben O'Hara", "ben.ohara@northwind-traders.com"),
+    ),
+    finance=(
+        Person("Sam Lee", "sam.lee@northwind-traders.com"),
+        Person("Ines Duarte", "ines.duarte@northwind-traders.com"),
+    ),
+    hr=(),
+    employees=tuple(
+        Person(f"Worker{i} Person", f"worker{i}@northwind-traders.com") for i in range(9)
+    ),
+    vendors=(
+        Person("Lisa Park", "lisa@mail.globex-supply.com"),
+        Person("Omar Haddad", "ar@initech.co.uk"),
+        Person("Billing", "billing@umbrella.io"),
+    ),
+)
+
+
+def test_dev_wording_is_pinned() -> None:
+    """The DEV phrasebook writes exactly what the generator wrote before wording moved into
+    phrasebooks: same seed, same bytes. Benchmarks quoted with the DEV wording stay comparable."""
+    digest = hashlib.sha256()
+    for org in (ORG, ORG2):
+        for seed in (0, 1, 7):
+            for a in Generator(org, seed=seed).many(90, START, END):
+                digest.update(a.raw)
+                digest.update(f"{a.subtype}|{a.sender_kind}|{a.has_link}|{a.message_id}".encode())
+    rng = random.Random(4)
+    for _ in range(100):
+        digest.update(lookalike("mail.example-bank.com", rng).encode())
+    assert digest.hexdigest() == (
+        "d83612f571e667a1ac2b611abf1786c2df9e443b9dbb987d2ff45325c15ecfaa"
+    )
+
+
+# --- the hold-out phrasebook --------------------------------------------------------------------
+
+
+def _holdout(org: Org = ORG2, seed: int = 0, n: int = 300) -> list[Attack]:
+    return Generator(org, seed=seed, phrasebook=HOLDOUT).many(n, START, END)
+
+
+def _subjects(book: Phrasebook) -> list[str]:
+    return [
+        *book.vip_subjects,
+        *book.invoice_subjects,
+        *book.bank_subjects,
+        *book.payroll_subjects,
+        *book.gift_subjects,
+        *book.lateral_subjects,
+    ]
+
+
+def test_holdout_writes_every_subtype_and_sender_kind_as_parseable_mail() -> None:
+    for org in (ORG, ORG2):
+        attacks = _holdout(org, seed=2, n=360)
+        assert Counter(a.subtype for a in attacks) == {s: 60 for s in SUBTYPES}
+        assert {a.sender_kind for a in attacks} == {
+            "freemail",
+            "lookalike",
+            "compromised",
+            "spoofed",
+        }
+        assert {a.has_link for a in attacks} == {True, False}
+        for attack in attacks:
+            message = parse(attack.raw)
+            assert message.defects == (), attack.raw.decode()
+            assert message.from_ is not None and message.subject
+            assert message.text.strip() or message.html_text.strip()
+            assert START <= attack.date < END
+            if attack.sender_kind == "freemail":
+                assert message.from_.registrable != org.domain
+            if attack.has_link:
+                assert message.links, attack.raw.decode()
+
+
+def test_holdout_is_reproducible_per_seed_and_varies_between_seeds() -> None:
+    first = [a.raw for a in _holdout(seed=9, n=60)]
+    assert first == [a.raw for a in _holdout(seed=9, n=60)]
+    assert first != [a.raw for a in _holdout(seed=10, n=60)]
+    bodies = [raw.split(b"\n\n", 1)[1] for raw in first]
+    assert len(set(bodies)) == len(bodies)
+
+
+def test_holdout_has_its_own_shapes() -> None:
+    raws = [a.raw.decode() for a in _holdout(seed=4, n=600)]
+    assert any("Content-Type: text/html" in r for r in raws)
+    assert any("multipart/alternative" in r for r in raws)
+    assert any("-----Original Message-----" in r for r in raws)
+    assert any(" wrote:" in r for r in raws)
+    assert any("IBAN:" in r for r in raws) and any("ABA" in r for r in raws)
+    assert any("ipfs" in r for r in raws) and any("sites.google.com" in r for r in raws)
+    assert any(m in r for r in raws for m in HOLDOUT.mobile_signatures)
+
+
+def test_holdout_shares_no_wording_slot_with_dev() -> None:
+    for slot in ("greetings", "openers", "secrecy", "pressure", "signoffs", "vip_pretexts"):
+        shared = set(getattr(HOLDOUT, slot)) & set(getattr(DEV, slot)) - {""}
+        assert not shared, (slot, shared)
+    for slot in (
+        "invoice_asks",
+        "bank_change",
+        "payroll",
+        "gift_asks",
+        "lateral_asks",
+        "link_hosts",
+        "bank_blocks",
+        "documents",
+    ):
+        assert not set(getattr(HOLDOUT, slot)) & set(getattr(DEV, slot)), slot
+        assert len(getattr(HOLDOUT, slot)) >= 8, slot
+
+
+def test_no_dev_subject_line_is_reused() -> None:
+    def norm(subject: str) -> str:
+        return re.sub(r"[^a-z]+", " ", re.sub(r"\{\w+\}", "", subject.lower())).strip()
+
+    dev_templates = {norm(s) for s in _subjects(DEV)}
+    assert not dev_templates & {norm(s) for s in _subjects(HOLDOUT)}
+    dev_lines = {parse(a.raw).subject for a in Generator(ORG2, seed=0).many(300, START, END)}
+    holdout_lines = {parse(a.raw).subject for a in _holdout(seed=0)}
+    assert not dev_lines & holdout_lines
+    # Reply prefixes aside, no holdout subject is a DEV template either.
+    bare = {norm(re.sub(r"^((re|fw|aw)\s*:\s*)+", "", s, flags=re.I)) for s in holdout_lines}
+    assert not bare & dev_templates
+
+
+def test_both_phrasebooks_cope_with_a_tiny_organisation() -> None:
+    tiny = Org(
+        domain="acme.com",
+        vips=(Person("Ann Boss", "ann@acme.com"),),
+        finance=(Person("Fin Ance", "fin@acme.com"),),
+        hr=(),
+        employees=(Person("Solo Worker", "solo@acme.com"),),
+        vendors=(Person("Acme Billing", "billing@acme.com"),),
+    )
+    for book in (DEV, HOLDOUT):
+        for attack in Generator(tiny, seed=1, phrasebook=book).many(24, START, END):
+            assert parse(attack.raw).from_ is not None
