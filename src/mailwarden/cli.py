@@ -426,5 +426,184 @@ def list_signals(level: str | None) -> None:
     Console().print(table)
 
 
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Service config YAML (tokens -> tenants, verdict log, limits). Default: the demo.",
+)
+@click.option("--host", help="Listen address (default: config, else 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (default: config, else 8025).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: 1).")
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Verdict log SQLite file (default: config, else ./mailwarden-verdicts.sqlite).",
+)
+@click.option("--access-log", is_flag=True, help="Log every request (costs throughput).")
+@click.option("--new-token", is_flag=True, help="Print a new API token and its config line.")
+def serve(
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    log_path: Path | None,
+    access_log: bool,
+    new_token: bool,
+) -> None:
+    """Run the HTTP API (needs the `service` extra): POST /v1/scan, feedback, metrics.
+
+    With no --config it serves the embedded demo tenant with one token, taken from
+    $MAILWARDEN_DEMO_TOKEN or made up and printed at start. See docs/service.md.
+    """
+    from mailwarden.service import config as service_config
+    from mailwarden.service import server
+
+    if new_token:
+        fresh = service_config.new_token()
+        digest = service_config.hash_token(fresh)
+        click.echo(f"token:  {fresh}\nconfig: {{name: NAME, sha256: {digest}}}")
+        return
+    try:
+        config, origin, token = server.prepare(
+            config_path, host=host, port=port, workers=workers, log_path=log_path
+        )
+    except (service_config.ServiceConfigError, server.ServiceUnavailable) as exc:
+        raise ConfigProblem(str(exc)) from exc
+    server.announce(config, origin, token)
+    server.serve(config, origin, access_log=access_log)
+
+
+@main.group()
+def dataset() -> None:
+    """Training data from the shared corpora: build the Parquet dataset, check fingerprints."""
+
+
+def _data_root(data: Path | None) -> Path:
+    from mailwarden.corpora import data_dir
+
+    root = data or data_dir()
+    if root is None or not (root / "corpora").is_dir():
+        raise ConfigProblem(
+            "no corpora found: pass --data DIR (holding corpora/) or set MAILWARDEN_DATA"
+        )
+    return root
+
+
+data_option = click.option(
+    "--data",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="The shared data folder (holding corpora/). Default: $MAILWARDEN_DATA or ../shared/data.",
+)
+corpora_option = click.option(
+    "--corpora",
+    default="all",
+    show_default=True,
+    help="Comma-separated corpora to use (spamassassin, csdmc2010, nazario, phishing_pot, enron, "
+    "usrp_list).",
+)
+auth_option = click.option(
+    "--drop-auth",
+    is_flag=True,
+    help="Drop authentication results too (only three corpora carry any).",
+)
+
+
+def _corpora(spec: str) -> tuple[str, ...]:
+    from mailwarden.corpora import CORPORA
+
+    if spec == "all":
+        return CORPORA
+    names = tuple(n.strip() for n in spec.split(",") if n.strip())
+    unknown = [n for n in names if n not in CORPORA]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown corpora {unknown}; known: {', '.join(CORPORA)}")
+    return names
+
+
+@dataset.command("build")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@data_option
+@corpora_option
+@click.option("--limit", type=click.IntRange(min=1), help="At most N messages of each corpus.")
+@click.option("--bec", type=click.IntRange(min=0), default=0, help="Add N generated BEC attacks.")
+@tenant_option
+@auth_option
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def dataset_build(
+    out: Path,
+    data: Path | None,
+    corpora: str,
+    limit: int | None,
+    bec: int,
+    tenant_path: Path | None,
+    drop_auth: bool,
+    no_progress: bool,
+) -> None:
+    """Replay the labelled corpora through the engine in time order (fingerprints neutralised)
+    and write one row per message to OUT.parquet: every numeric signal, text, label, category.
+
+    Default tenant: Enron (the corpus the behavioral baselines are learned from)."""
+    from mailwarden.training.dataset import MissingDependency, build_dataset
+
+    names = _corpora(corpora)
+    root = _data_root(data)
+    tenant = _tenant(tenant_path) if tenant_path else None
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=no_progress or not err.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("reading", total=None)
+
+        def report(stage: str, done: int, total: int | None) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        try:
+            summary = build_dataset(
+                out, root, names, limit=limit, bec=bec, tenant=tenant,
+                keep_auth=not drop_auth, progress=report,
+            )  # fmt: skip
+        except MissingDependency as exc:
+            raise ConfigProblem(str(exc)) from exc
+    _console().print("\n".join(summary.lines()), highlight=False)
+
+
+@dataset.command("check")
+@data_option
+@corpora_option
+@click.option("--per-corpus", type=click.IntRange(min=20), default=400, show_default=True)
+@tenant_option
+@auth_option
+def dataset_check(
+    data: Path | None,
+    corpora: str,
+    per_corpus: int,
+    tenant_path: Path | None,
+    drop_auth: bool,
+) -> None:
+    """Can a classifier tell a message's corpus from its header fingerprints, before and after
+    neutralisation? Prints held-out accuracy both ways, against chance."""
+    from mailwarden.training.check import corpus_fingerprint_check
+    from mailwarden.training.dataset import MissingDependency
+
+    tenant = _tenant(tenant_path) if tenant_path else None
+    try:
+        report = corpus_fingerprint_check(
+            _data_root(data), per_corpus, tenant, keep_auth=not drop_auth,
+            corpora=_corpora(corpora),
+        )  # fmt: skip
+    except MissingDependency as exc:
+        raise ConfigProblem(str(exc)) from exc
+    _console().print("\n".join(report.lines()), highlight=False)
+
+
 if __name__ == "__main__":
     main()
