@@ -215,6 +215,20 @@ def test_a_reply_to_on_a_lookalike_domain_is_named_too() -> None:
     assert v["sender.reply_to_lookalike_correspondent"] == "acme-logistics.com"
 
 
+def test_a_payment_link_on_a_lookalike_of_a_vendor_is_named() -> None:
+    org = vendor_history()
+    portal = org.signals(
+        eml("Jordan Ellis <jordan@acme-logistics.com>", subject="Invoice 4471",
+            body="Pay online: https://pay.acme-logistics-invoices.com/inv/4471")
+    )  # fmt: skip
+    assert portal["message.link_lookalike_correspondent"] == "acme-logistics.com"
+    real = org.signals(
+        eml("Jordan Ellis <jordan@acme-logistics.com>", subject="Invoice 4472",
+            body="Pay online: https://portal.acme-logistics.com/inv/4472 or https://docs.google.com/x")
+    )  # fmt: skip
+    assert real["message.link_lookalike_correspondent"] == ""
+
+
 def test_a_sender_becomes_a_correspondent_after_safe_mail_on_three_days() -> None:
     org = Org()
     lookalike = eml("Billing <billing@northwind-trader.com>")

@@ -199,6 +199,20 @@ def reply_to_lookalike_correspondent(m: Message, ctx: Context) -> str:
     return ""
 
 
+@signal("message.link_lookalike_correspondent", str)
+def link_lookalike_correspondent(m: Message, ctx: Context) -> str:
+    """The correspondent domain a link's host imitates (``acme-logistics-pay.com`` for an
+    invoice portal of ``acme-logistics.com``), as sender.lookalike_correspondent; ""."""
+    view = _view(ctx)
+    if view is None or not m.links:
+        return ""
+    for host in dict.fromkeys(link.host for link in m.links if not link.is_ip):
+        found = _imitated(host, view, ctx)
+        if found:
+            return found
+    return ""
+
+
 @signal("message.reply_thread_unknown", bool)
 def reply_thread_unknown(m: Message, ctx: Context) -> bool:
     """Claims to continue a conversation (In-Reply-To/References, or a RE:/FW: subject) the
