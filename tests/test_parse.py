@@ -364,3 +364,8 @@ def test_headers_keep_order_and_duplicates() -> None:
         ("From", "a@b.com"),
     )
     assert m.header_all("x-a") == ["1", "2"]
+
+
+def test_undecoded_quoted_printable_does_not_end_up_in_a_link_host() -> None:
+    m = parse(b"From: a@enron.com\n\nSee www.enron.com=20\nand http://ferc.gov=\n/docs today\n")
+    assert {link.host for link in m.links} == {"www.enron.com", "ferc.gov"}

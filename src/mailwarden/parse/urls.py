@@ -86,7 +86,8 @@ def split_url(href: str) -> tuple[str, str] | None:
         host = host[1 : host.find("]")] if "]" in host else host[1:]
     else:
         host = host.partition(":")[0]
-    host = host.strip().strip(".").lower()
+    # "=" never belongs to a host: it is what undecoded quoted-printable leaves ("www.x.com=20")
+    host = host.partition("=")[0].strip().strip(".").lower()
     if not host:
         return None
     return scheme, host
