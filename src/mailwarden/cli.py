@@ -476,6 +476,54 @@ def serve(
     server.serve(config, origin, access_log=access_log)
 
 
+@main.command("milter")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Service config YAML: its tenants, verdict log and `milter:` section. Default: demo.",
+)
+@click.option("--socket", help="unix:/path or inet:PORT@127.0.0.1 (default: config).")
+@click.option(
+    "--on-error",
+    type=click.Choice(["accept", "tempfail"]),
+    help="accept: fail-open; tempfail: fail-closed (default: config, else accept).",
+)
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Verdict log SQLite file (default: config, else ./mailwarden-verdicts.sqlite).",
+)
+@click.option("--postfix", is_flag=True, help="Print the Postfix main.cf lines and exit.")
+def milter_command(
+    config_path: Path | None,
+    socket: str | None,
+    on_error: str | None,
+    log_path: Path | None,
+    postfix: bool,
+) -> None:
+    """Score mail inline in Postfix / Sendmail (needs the `milter` extra). See docs/milter.md."""
+    from mailwarden.milter import server as milter_server
+    from mailwarden.service.config import ServiceConfigError
+
+    try:
+        config, origin = milter_server.prepare(
+            config_path,
+            socket=socket,
+            on_error=on_error,
+            log_path=log_path,
+            check_extra=not postfix,
+            check_log=not postfix,
+        )
+    except (ServiceConfigError, milter_server.MilterUnavailable, ValueError) as exc:
+        raise ConfigProblem(str(exc)) from exc
+    if postfix:
+        click.echo(milter_server.postfix_snippet(config.milter))
+        return
+    milter_server.run(config, origin)
+
+
 @main.group()
 def dataset() -> None:
     """Training data from the shared corpora: build the Parquet dataset, check fingerprints."""

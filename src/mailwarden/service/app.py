@@ -19,7 +19,6 @@ import binascii
 import logging
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from starlette.routing import Route
 from mailwarden.baselines import BaselineStore, open_store
 from mailwarden.engine import Engine
 from mailwarden.service.config import CONFIG_ENV, Caller, ServiceConfig, hash_token, resolve
-from mailwarden.service.log import FeedbackRow, LogUnavailable, VerdictLog, VerdictRow
+from mailwarden.service.log import FeedbackRow, LogUnavailable, VerdictLog, VerdictRow, new_id
 from mailwarden.service.metrics import CONTENT_TYPE, Metrics
 from mailwarden.service.openapi import spec
 from mailwarden.verdict import Verdict
@@ -66,17 +65,6 @@ class FeedbackRequest(BaseModel):
     verdict_id: str = Field(min_length=1, max_length=100)
     label: Literal["false_positive", "missed_attack"]
     note: str = Field(default="", max_length=2000)
-
-
-def new_id() -> str:
-    """A UUIDv7: time-ordered (the log's ids sort by arrival), 74 random bits, unique across
-    worker processes without coordination."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76 | ((rand >> 62) & 0xFFF) << 64
-    value |= 0b10 << 62 | (rand & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
 
 
 def _now() -> str:

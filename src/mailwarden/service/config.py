@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mailwarden.baselines import StoreConfig
 from mailwarden.config import ConfigError, load_yaml_model
+from mailwarden.milter.config import MilterSettings
 from mailwarden.tenant import Tenant, TenantConfigError, default_tenant, load_tenant
 
 DEMO_TOKEN_ENV = "MAILWARDEN_DEMO_TOKEN"
@@ -93,6 +94,7 @@ class ServiceConfig(BaseModel):
     limits: Limits = Limits()
     baselines: StoreConfig | None = None
     rule_dirs: tuple[Path, ...] = ()  # extra rule directories, as `mailwarden scan --rules`
+    milter: MilterSettings = MilterSettings()  # `mailwarden milter` (docs/milter.md)
 
 
 @dataclass(frozen=True, slots=True)
