@@ -3,14 +3,17 @@
     .venv/bin/python bench/bec_bench.py                  # 360 attacks, behavior on
     .venv/bin/python bench/bec_bench.py --no-baseline    # content rules alone, for comparison
     .venv/bin/python bench/bec_bench.py --phrasebook holdout  # wording the rules never saw
+    .venv/bin/python bench/bec_bench.py --phrasebook fresh    # wording never tuned on, at all
 
 The real Enron mail (../shared/data/corpora/enron.tar.xz) is replayed in Date order through one
 `Engine` with a baseline store, scoring each message and then learning from it, so no message
 sees the future. The first `--warmup` share of the timeline only builds history; attacks written
 by `mailwarden.synth.bec` (every subtype, from free-mail, lookalike, compromised and spoofed
 senders, with and without links) are injected at random times in the rest; `--phrasebook`
-picks their wording: ``dev`` (what the rules were written against) or ``holdout``
-(`mailwarden.synth.bec_holdout`, written apart from the rules, for an honest recall). Reported:
+picks their wording: ``dev`` (what the rules were written against), ``holdout``
+(`mailwarden.synth.bec_holdout`, written apart from the rules, for an honest recall) or ``fresh``
+(`mailwarden.synth.bec_fresh`, a third wording written apart from the rules and never tuned on:
+run it rarely, so that it stays honest). Reported:
 recall per subtype and per sender kind (an attack counts as caught when its verdict is
 suspicious or malicious: tagged or quarantined), and the false-positive rate on the real Enron
 messages scored in the same period. Messages whose Date is missing or impossible cannot be
@@ -32,12 +35,13 @@ from mailwarden.corpora import data_dir, iter_corpus
 from mailwarden.engine import Engine
 from mailwarden.parse import parse
 from mailwarden.synth.bec import DEV, FREEMAIL, Generator, Org, Person, Phrasebook
+from mailwarden.synth.bec_fresh import FRESH
 from mailwarden.synth.bec_holdout import HOLDOUT
 from mailwarden.tenant import Tenant, load_tenant
 
 TENANT_FILE = Path(__file__).resolve().parent / "tenants" / "enron.yml"
 FLAGGED = {"suspicious", "malicious"}
-PHRASEBOOKS: dict[str, Phrasebook] = {"dev": DEV, "holdout": HOLDOUT}
+PHRASEBOOKS: dict[str, Phrasebook] = {"dev": DEV, "holdout": HOLDOUT, "fresh": FRESH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-baseline", action="store_true", help="content rules alone")
     parser.add_argument("--show-misses", type=int, default=0, help="print N missed attacks")
+    parser.add_argument("--show-fps", type=int, default=15, help="print N false positives")
     parser.add_argument(
         "--phrasebook",
         choices=sorted(PHRASEBOOKS),
@@ -162,7 +167,7 @@ def main() -> int:
     caught: dict[str, Counter[str]] = defaultdict(Counter)
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     ham = Counter[str]()
-    false_positives: list[tuple[str, str, list[str]]] = []
+    false_positives: list[tuple[str, str, list[str]]] = []  # sender, subject, evidence
     misses: list[tuple[Any, Any]] = []
     for event in timeline:
         verdict = engine.scan(event.raw)
@@ -178,7 +183,8 @@ def main() -> int:
             ham["n"] += 1
             ham[verdict.verdict] += 1
             if verdict.verdict in FLAGGED:
-                false_positives.append((verdict.from_addr, verdict.subject, verdict.symbols))
+                evidence = [f"{f.symbol}: {f.evidence}" for f in verdict.findings]
+                false_positives.append((verdict.from_addr, verdict.subject, evidence))
 
     mode = "content rules alone" if args.no_baseline else "rules + behavioral baselines"
     print(f"\n{mode}, {book.name} phrasebook  ({time.perf_counter() - started:.0f} s)")
@@ -204,8 +210,10 @@ def main() -> int:
         f"({flagged / max(ham['n'], 1):.3%}): {ham['malicious']} malicious, "
         f"{ham['suspicious']} suspicious; {ham['spam']} spam"
     )
-    for sender, subject, symbols in false_positives[:15]:
-        print(f"  FP {sender}: {subject[:60]!r} {symbols}")
+    for sender, subject, evidence in false_positives[: args.show_fps]:
+        print(f"  FP {sender}: {subject[:60]!r}")
+        for line in evidence:
+            print(f"       {line[:150]}")
     for attack, verdict in misses[: args.show_misses]:
         print(f"\nMISS {attack.subtype}/{attack.sender_kind}: {verdict.symbols} {verdict.scores}")
         print(attack.raw.decode()[:800])

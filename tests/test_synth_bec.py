@@ -4,6 +4,7 @@ import hashlib
 import random
 import re
 from collections import Counter
+from dataclasses import fields
 from datetime import UTC, datetime
 
 from mailwarden.parse import parse
@@ -17,6 +18,7 @@ from mailwarden.synth.bec import (
     Phrasebook,
     lookalike,
 )
+from mailwarden.synth.bec_fresh import FRESH
 from mailwarden.synth.bec_holdout import HOLDOUT
 
 ORG = Org(
@@ -209,3 +211,157 @@ def test_both_phrasebooks_cope_with_a_tiny_organisation() -> None:
     for book in (DEV, HOLDOUT):
         for attack in Generator(tiny, seed=1, phrasebook=book).many(24, START, END):
             assert parse(attack.raw).from_ is not None
+
+
+# --- the fresh phrasebook -----------------------------------------------------------------------
+
+
+def _fresh(org: Org = ORG2, seed: int = 0, n: int = 300) -> list[Attack]:
+    return Generator(org, seed=seed, phrasebook=FRESH).many(n, START, END)
+
+
+def test_fresh_writes_every_subtype_and_sender_kind_as_parseable_mail() -> None:
+    for org in (ORG, ORG2):
+        attacks = _fresh(org, seed=2, n=360)
+        assert Counter(a.subtype for a in attacks) == {s: 60 for s in SUBTYPES}
+        assert {a.sender_kind for a in attacks} == {
+            "freemail",
+            "lookalike",
+            "compromised",
+            "spoofed",
+        }
+        assert {a.has_link for a in attacks} == {True, False}
+        for attack in attacks:
+            message = parse(attack.raw)
+            assert message.defects == (), attack.raw.decode()
+            assert message.from_ is not None and message.subject
+            assert message.text.strip() or message.html_text.strip()
+            assert START <= attack.date < END
+            if attack.sender_kind == "freemail":
+                assert message.from_.registrable != org.domain
+            if attack.has_link:
+                assert message.links, attack.raw.decode()
+
+
+def test_fresh_is_reproducible_per_seed_and_varies_between_seeds() -> None:
+    first = [a.raw for a in _fresh(seed=9, n=60)]
+    assert first == [a.raw for a in _fresh(seed=9, n=60)]
+    assert first != [a.raw for a in _fresh(seed=10, n=60)]
+    bodies = [raw.split(b"\n\n", 1)[1] for raw in first]
+    assert len(set(bodies)) == len(bodies)
+
+
+def test_fresh_has_its_own_shapes() -> None:
+    attacks = _fresh(seed=4, n=600)
+    raws = [a.raw.decode() for a in attacks]
+    assert any("Content-Type: text/html" in r for r in raws)
+    assert any("multipart/alternative" in r for r in raws)
+    assert any("Forwarded message" in r for r in raws) and any(" wrote:" in r for r in raws)
+    assert any("IBAN" in r for r in raws) and any("Sort Code" in r for r in raws)
+    assert any("RTN" in r for r in raws) and any("ACH routing" in r for r in raws)
+    assert any("dropbox.com" in r for r in raws) and any("notion.site" in r for r in raws)
+    assert any("Sent from my iPhone" in r for r in raws)
+    subjects = [parse(a.raw).subject for a in attacks]
+    assert any(s.startswith("RE: ") for s in subjects) and any(
+        s.startswith("FW: ") for s in subjects
+    )
+    assert any(not re.match(r"(re|fw|fwd|rv|r)\s*:", s, re.I) for s in subjects)
+    # Lateral phishing covers several portals, not only document shares.
+    lateral = [r for a, r in zip(attacks, raws, strict=True) if a.subtype == "lateral_phishing"]
+    for portal in ("voicemail", "Adobe Sign", "mailbox is almost full", "passwords expire"):
+        assert any(portal in r for r in lateral), portal
+
+
+def test_fresh_shares_no_wording_slot_with_dev_or_holdout() -> None:
+    for other in (DEV, HOLDOUT):
+        for slot in ("greetings", "openers", "secrecy", "pressure", "signoffs", "vip_pretexts"):
+            shared = set(getattr(FRESH, slot)) & set(getattr(other, slot)) - {""}
+            assert not shared, (other.name, slot, shared)
+        for slot in (
+            "invoice_asks",
+            "bank_change",
+            "payroll",
+            "gift_asks",
+            "lateral_asks",
+            "link_hosts",
+            "bank_blocks",
+            "documents",
+        ):
+            assert not set(getattr(FRESH, slot)) & set(getattr(other, slot)), (other.name, slot)
+            assert len(getattr(FRESH, slot)) >= 8, slot
+    # At least as many variants as DEV in every slot.
+    for field in fields(Phrasebook):
+        value = getattr(DEV, field.name)
+        if isinstance(value, tuple):
+            assert len(getattr(FRESH, field.name)) >= len(value), field.name
+
+
+def _sentences(book: Phrasebook) -> set[str]:
+    """Every wording template of `book` with three words or more, placeholders and punctuation
+    dropped (formats such as layouts, quote headers, references and domains left out)."""
+    formats = {
+        "freemail",
+        "local_parts",
+        "homoglyphs",
+        "lookalike_tricks",
+        "lookalike_fallback",
+        "lookalike_words",
+        "lookalike_tlds",
+        "layouts",
+        "quote_headers",
+        "reply_prefixes",
+        "invoice_refs",
+        "amount_formats",
+        "link_hosts",
+    }
+    out = set()
+    for field in fields(Phrasebook):
+        value = getattr(book, field.name)
+        if field.name in formats or not isinstance(value, tuple):
+            continue
+        for item in value:
+            for text in item if isinstance(item, tuple) else (item,):
+                if isinstance(text, str):
+                    words = re.sub(r"[^a-z]+", " ", re.sub(r"\{\w+\}", "", text.lower())).split()
+                    if len(words) >= 3:
+                        out.add(" ".join(words))
+    return out
+
+
+def test_fresh_copies_no_sentence_from_dev_or_holdout() -> None:
+    # A device line is what a phone writes, not the attacker: the brief asks for it.
+    allowed = {"sent from my iphone"}
+    for other in (DEV, HOLDOUT):
+        assert not (_sentences(FRESH) & _sentences(other)) - allowed, other.name
+
+
+def test_no_earlier_subject_line_is_reused_by_fresh() -> None:
+    def norm(subject: str) -> str:
+        return re.sub(r"[^a-z]+", " ", re.sub(r"\{\w+\}", "", subject.lower())).strip()
+
+    for other, lines in (
+        (DEV, {parse(a.raw).subject for a in Generator(ORG2, seed=0).many(300, START, END)}),
+        (HOLDOUT, {parse(a.raw).subject for a in _holdout(seed=0)}),
+    ):
+        # A subject that is only a placeholder ("{doc_title}") carries no wording of its own.
+        templates = {norm(s) for s in _subjects(other)} - {""}
+        assert not templates & {norm(s) for s in _subjects(FRESH)}, other.name
+        fresh_lines = {parse(a.raw).subject for a in _fresh(seed=0)}
+        assert not lines & fresh_lines, other.name
+        bare = {
+            norm(re.sub(r"^((re|fw|fwd|aw|rv|r)\s*:\s*)+", "", s, flags=re.I)) for s in fresh_lines
+        }
+        assert not bare & templates, other.name
+
+
+def test_fresh_copes_with_a_tiny_organisation() -> None:
+    tiny = Org(
+        domain="acme.com",
+        vips=(Person("Ann Boss", "ann@acme.com"),),
+        finance=(Person("Fin Ance", "fin@acme.com"),),
+        hr=(),
+        employees=(Person("Solo Worker", "solo@acme.com"),),
+        vendors=(Person("Acme Billing", "billing@acme.com"),),
+    )
+    for attack in Generator(tiny, seed=1, phrasebook=FRESH).many(24, START, END):
+        assert parse(attack.raw).from_ is not None
