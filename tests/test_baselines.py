@@ -356,12 +356,15 @@ def test_a_view_keeps_the_correspondents_it_saw(store: BaselineStore) -> None:
         ("acme-logistics.net", ""),  # businesses own .net too
         ("acme-logistics.zendesk.com", ""),  # a helpdesk hosted for it
         ("northwind-energy.com", ""),  # an ordinary added word: another business
+        ("northwindmail.com", ""),  # an ISP's mail domain beside its own (sprintmail, sprint)
+        ("energy.gov", ""),  # an ordinary word one letter from entergy.com: nobody's typo
         ("contoso.com", ""),
     ],
 )
 def test_correspondent_lookalikes(store: BaselineStore, host: str, imitated: str) -> None:
     store.learn(obs(mail("priya.raman@example.com", "jordan@acme-logistics.com")))
     store.learn(obs(mail("priya.raman@example.com", "ap@northwind.com")))
+    store.learn(obs(mail("priya.raman@example.com", "trading@entergy.com")))
     assert view(store, mail(f"x@{host}")).correspondents.lookalike(host) == imitated
 
 

@@ -20,7 +20,8 @@ trying these in order (the longest-standing correspondent wins within one):
    those too). Labels of 4+ letters;
 2. the label has the same homoglyph skeleton, with rn->m style contractions or hyphens dropped
    (``acme-1ogistics``, ``acmelogistics``);
-3. the label is one edit (Damerau-Levenshtein, on skeletons) from it, both of 6+ letters:
+3. the label is one edit (Damerau-Levenshtein, on skeletons) from it, both of 6+ letters and
+   neither an ordinary word (below):
    typos, doubled, dropped or swapped letters. Two edits are not enough: among thousands of real
    correspondents, unrelated businesses are often two edits apart (``ckbenergy``/``apbenergy``);
 4. it adds a lure word: the whole correspondent domain in front of another
@@ -69,12 +70,14 @@ GENERIC_LABELS = frozenset(
      "magazine", "business", "york", "texas", "houston", "london", "california"}
 )  # fmt: skip
 # Words an impersonator adds to a business's name to make a department or a service of it.
+# Not mail, email, web, online: ISPs and telcos run their customers' mail on such names
+# (sprintmail.com for sprint.com, flashmail.com beside flash.net).
 LURE_WORDS = frozenset(
     {"pay", "payment", "payments", "billing", "bill", "bills", "invoice", "invoices", "remit",
      "remittance", "account", "accounts", "ap", "ar", "finance", "financial", "treasury",
      "bank", "banking", "wire", "transfer", "transfers", "secure", "security", "verify",
      "verification", "support", "help", "helpdesk", "service", "services", "login", "signin",
-     "portal", "online", "web", "mail", "email", "office", "hr", "payroll", "it", "admin",
+     "portal", "office", "hr", "payroll", "it", "admin",
      "team", "group", "inc", "corp", "co", "llc", "ltd", "intl", "global", "us", "usa", "hq",
      "official", "docs", "document", "documents", "files", "share", "orders", "order",
      "purchasing", "procurement", "vendor", "vendors", "supplier", "suppliers", "notify",
@@ -147,7 +150,7 @@ class CorrespondentIndex:
             self._label.setdefault(label, []).append(pos)
         for key in {sk, sk.replace("-", "")}:
             self._skeleton.setdefault(key, pos)
-        if len(sk) >= MIN_FUZZY:
+        if len(sk) >= MIN_FUZZY and label not in GENERIC_LABELS:
             for key in {sk, *_deletions(sk)}:
                 self._near.setdefault(key, []).append(pos)
         words = [w for w in _WORD_SPLIT.split(sk) if w]
@@ -201,8 +204,8 @@ class CorrespondentIndex:
                 best = hit
         if best is not None:
             return self.domains[best]
-        # 3. one edit away
-        best = self._near_by(sk, n)
+        # 3. one edit away (an ordinary word is nobody's typo: energy.gov is not entergy.com)
+        best = None if label in GENERIC_LABELS else self._near_by(sk, n)
         if best is not None:
             return self.domains[best]
         # 4. a lure word added

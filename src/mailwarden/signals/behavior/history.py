@@ -167,10 +167,15 @@ def reply_to_unknown(m: Message, ctx: Context) -> bool:
 
 def _imitated(host: str, view: BaselineView, ctx: Context) -> str:
     """The correspondent domain `host` imitates; never for the organisation's own domains, a
-    free-mail provider's or a brand's own (theirs are real, whatever they resemble)."""
+    free-mail provider's or a brand's own (theirs are real, whatever they resemble). Nor when
+    the correspondent is itself a free-mail provider or a brand: a near copy of hotmail.com or
+    excite.com is brand lookalike business (and mostly spam), not a partner impersonated."""
     if not host or ctx.tenant.is_internal_domain(host) or is_freemail(host) or brands_owning(host):
         return ""
-    return view.correspondents.lookalike(host)
+    found = view.correspondents.lookalike(host)
+    if found and (is_freemail(found) or brands_owning(found)):
+        return ""
+    return found
 
 
 @signal("sender.lookalike_correspondent", str)
@@ -213,6 +218,27 @@ def link_lookalike_correspondent(m: Message, ctx: Context) -> str:
     return ""
 
 
+@signal("message.link_outside_correspondents", int)
+def link_outside_correspondents(m: Message, ctx: Context) -> int:
+    """Distinct link domains that are neither the organisation's own, a correspondent's, a
+    brand's nor a free-mail provider's: places it has never done business with. Judged only
+    where a recipient's own mail has been learned for 30+ days (before that, every domain is a
+    stranger)."""
+    view = _view(ctx)
+    if view is None or not m.links or not _watched_long_enough(view):
+        return 0
+    strangers = {
+        link.registrable
+        for link in m.links
+        if link.registrable
+        and link.registrable not in view.correspondents
+        and not ctx.tenant.is_internal_domain(link.registrable)
+        and not brands_owning(link.registrable)
+        and not is_freemail(link.registrable)
+    }
+    return len(strangers)
+
+
 @signal("message.reply_thread_unknown", bool)
 def reply_thread_unknown(m: Message, ctx: Context) -> bool:
     """Claims to continue a conversation (In-Reply-To/References, or a RE:/FW: subject) the
@@ -220,10 +246,14 @@ def reply_thread_unknown(m: Message, ctx: Context) -> bool:
     subject with this party, was learned; judged only where a recipient's own mail has been
     learned for 30+ days."""
     view = _view(ctx)
-    if view is None or view.thread_known is not False or view.now is None:
-        return False
+    return view is not None and view.thread_known is False and _watched_long_enough(view)
+
+
+def _watched_long_enough(view: BaselineView) -> bool:
+    """A recipient's own mail has been learned for MIN_THREAD_HISTORY_DAYS before this one, so
+    the conversations and partners the organisation has are in the baseline."""
     now = view.now
-    return any(
+    return now is not None and any(
         r.internal
         and r.first_sent is not None
         and (now - r.first_sent).days >= MIN_THREAD_HISTORY_DAYS

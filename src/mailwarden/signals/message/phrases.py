@@ -148,7 +148,8 @@ _BANKISH = (
 BANK_CHANGE = Phrases(
     "bank banking remittance wire wiring ach deposit beneficiary account accounts banks changed "
     "change changes changing updated update new bancária bancaria bancários bancarios "
-    "bankverbindung bankdaten conta cuenta",
+    "bankverbindung bankdaten conta cuenta iban routing old previous former current usual "
+    "existing different another alternate alternative secondary revised",
     r"(?:changed|updated|new|change (?:of|in|to)|changes (?:to|in)|changing|updating|update|"
     r"update to|revised|amended|switched|modified|different) (?:our|my|the|their|its)? ?"
     + _BANKISH,
@@ -161,6 +162,18 @@ BANK_CHANGE = Phrases(
     r"(?:bank|account|banking)",
     r"(?:update|change|amend) (?:your|the) (?:records|system|file|vendor (?:file|master|record)|"
     r"payment details|beneficiary) " + gap(3) + r"(?:our|my|the) new (?:bank|account|banking)",
+    # the account named, then what happened to it, a few words apart, either order: "our
+    # banking details with First Harbor have recently been updated", "the old account is no
+    # longer in use", "switched to a different bank account"
+    r"(?:bank|banking|remittance|beneficiary|ach|iban|routing) (?:\w+ ){0,2}?(?:details|"
+    r"accounts?|information|info|instructions|coordinates|numbers?) (?:\w+ ){0,4}?"
+    r"(?:has|have|had|was|were|is|are|will be|being) (?:\w+ ){0,2}?(?:changed|updated|switched|"
+    r"moved|replaced|closed|frozen|suspended|discontinued|deactivated|under (?:audit|review))",
+    r"(?:old|previous|former|current|usual|existing) (?:bank |banking |remittance )?"
+    r"(?:account|bank|details) " + gap(4) + r"(?:no longer|not be|cannot be|can't be|should not|"
+    r"is not|closed|frozen|suspended|discontinued|under (?:audit|review))",
+    r"(?:different|another|alternate|alternative|secondary|updated|revised) (?:bank|banking|"
+    r"receiving|remittance) (?:account|details|information|info|instructions)",
     r"nova conta(?: banc[áa]ria| corrente)?",
     r"dados banc[áa]rios " + gap(2) + r"(?:alterados|atualizados|mudaram|foram alterados)",
     r"(?:nueva|cambio de) cuenta(?: bancaria)?",
@@ -186,6 +199,14 @@ PAYROLL_CHANGE = Phrases(
     r"(?:my|next|upcoming|this month'?s) (?:paycheck|pay check|salary|wages?|pay) "
     + gap(3)
     + r"(?:to|into) (?:a|my|the) (?:new|different) (?:account|bank)",
+    # the pay named, then where it should now go: "for payroll, please use my new account",
+    # "direct my next salary payment to the card below"
+    r"(?:direct deposit|payroll|paychecks?|pay ?checks?|salary|wages?) "
+    + gap(8)
+    + r"(?:new|different|another|updated|other) (?:bank|account|card|banking)",
+    r"(?:new|different|another|updated) (?:bank|account|banking) "
+    + gap(6)
+    + r"(?:direct deposit|payroll|paychecks?|pay ?checks?|salary|wages?)",
     r"(?:alterar|mudar|atualizar) (?:minha |a )?conta sal[áa]rio",
     r"(?:cambiar|actualizar) (?:mi )?cuenta de n[óo]mina",
 )
