@@ -205,9 +205,7 @@ def learn(
     """
     import hashlib
 
-    from mailwarden.baselines import message_keys, observe
-    from mailwarden.baselines.replay import replay_order
-    from mailwarden.parse import parse
+    from mailwarden.baselines.replay import learn_as_safe, replay_order
     from mailwarden.sources import iter_messages
 
     err = Console(stderr=True)
@@ -249,10 +247,7 @@ def learn(
             if engine is not None:
                 verdicts[engine.scan(raw, source=source, learn=True).verdict] += 1
             else:
-                message = parse(raw)
-                sha = hashlib.sha256(raw).hexdigest()
-                keys = message_keys(message, tenant, sha)
-                store.learn(observe(message, tenant, "safe", keys=keys))
+                learn_as_safe(store, raw, tenant, hashlib.sha256(raw).hexdigest())
                 verdicts["safe"] += 1
             progress.advance(learning)
     for source, reason in errors:

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from mailwarden.parse import headers
+
+if TYPE_CHECKING:
+    from mailwarden.baselines.store import BaselineStore
+    from mailwarden.tenant import Tenant
 
 T = TypeVar("T")
 
@@ -51,3 +55,14 @@ def replay_order(items: Iterable[tuple[bytes, T]]) -> tuple[list[T], int]:
             dated.append((when, index, payload))
     dated.sort(key=lambda d: (d[0], d[1]))
     return [payload for _, _, payload in dated] + undated, len(undated)
+
+
+def learn_as_safe(store: BaselineStore, raw: bytes, tenant: Tenant, sha256: str = "") -> bool:
+    """Learn one message of trusted history as safe, without scoring it (``learn
+    --assume-safe``, the rule samples' history). False when its Message-ID was learned before."""
+    from mailwarden.baselines.observation import message_keys, observe
+    from mailwarden.parse import parse
+
+    message = parse(raw)
+    keys = message_keys(message, tenant, sha256)
+    return store.learn(observe(message, tenant, "safe", keys=keys))

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailwarden.baselines import BaselineStore, MemoryStore, message_keys, observe, replay_order
+from mailwarden.baselines import BaselineStore, MemoryStore, message_keys, replay_order
+from mailwarden.baselines.replay import learn_as_safe
 from mailwarden.context import Context
 from mailwarden.detectors.rules import Rule, RuleError, load_rule, rule_files
 from mailwarden.parse import parse
@@ -127,6 +128,5 @@ def learned_history(mbox: Path, tenant: Tenant) -> BaselineStore | None:
     ordered, _ = replay_order((raw, raw) for raw in raws)
     store = MemoryStore()
     for raw in ordered:
-        message = parse(raw)
-        store.learn(observe(message, tenant, "safe", keys=message_keys(message, tenant)))
+        learn_as_safe(store, raw, tenant)
     return store
