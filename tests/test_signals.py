@@ -75,6 +75,14 @@ PHRASES = {
             "The account you asked about has been closed by the customer.",
         ],
     ),
+    "message.money_topic": (
+        [
+            "Our records still show $14,380.00 open for shipment 12.",
+            "The invoice went to the wrong bank, can you check?",
+            "About 12.500 EUR is still outstanding.",
+        ],
+        ["See you at the offsite on Thursday.", "The gift of the gab, as they say."],
+    ),
     "message.payroll_change": (
         [
             "I would like to change my direct deposit to a new account before the next payroll.",

@@ -8,10 +8,12 @@ fires on a request or a threat, not on a topic word: "payment" alone is not a pa
 
 from __future__ import annotations
 
+import re
+
 from mailwarden.context import Context
 from mailwarden.message import Message
 from mailwarden.signals import signal
-from mailwarden.signals._text import Phrases, gap
+from mailwarden.signals._text import Phrases, gap, scan
 
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri"
 _PLEASE = (
@@ -638,3 +640,22 @@ def password_hint(m: Message, ctx: Context) -> bool:
     if not PASSWORD_HINT.found(m):
         return False
     return bool(m.attachments) or _ATTACH_WORDS.found(m)
+
+
+# Money as a topic, not a request: words any payment, invoice, payroll or gift-card message uses
+# however it is phrased, and amounts. Weaker than the request families above: rules pair it with
+# an identity that is already wrong (a lookalike domain, a colleague's name on an outside address).
+_MONEY_WORDS = frozenset(
+    b"payment payments pay paid invoice invoices wire wired transfer transfers bank banking banks "
+    b"remit remittance funds deposit payroll paycheck paycheque salary wages iban swift ach "
+    b"routing beneficiary gift cards vendor outstanding overdue balance refund".split()
+)
+_AMOUNT = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:usd|eur|gbp|dollars|euros)\b")
+
+
+@signal("message.money_topic", bool)
+def money_topic(m: Message, ctx: Context) -> bool:
+    """Talks about money: an amount ($4,800, 12.500 EUR) or two different money words
+    (invoice, bank, wire, payroll, gift cards...)."""
+    text, words = scan(m)
+    return len(words & _MONEY_WORDS) >= 2 or _AMOUNT.search(text) is not None
