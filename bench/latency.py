@@ -51,3 +51,12 @@ def row(label: str, samples_us: list[float]) -> str:
 HEADER = (
     f"{'':<14} {'n':>6} {'median us':>10} {'p90 us':>9} {'p99 us':>9} {'max us':>10} {'msgs/s':>10}"
 )
+
+
+def machine_reference_ms() -> float:
+    """Best of five timings of a fixed pure-Python loop (``sum(range(100_000))``), in ms: the
+    machine's speed at the moment, printed beside every latency so runs on a throttled or busy
+    host can be told apart from slower code (about 0.6-0.8 ms on an unloaded modern core)."""
+    import timeit
+
+    return min(timeit.repeat("sum(range(100_000))", number=50, repeat=5)) / 50 * 1000

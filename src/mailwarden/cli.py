@@ -648,5 +648,14 @@ def dataset_check(
     _console().print("\n".join(report.lines()), highlight=False)
 
 
+def _register_model_commands() -> None:
+    from mailwarden.cli_models import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_model_commands()
+
 if __name__ == "__main__":
     main()

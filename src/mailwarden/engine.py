@@ -41,15 +41,34 @@ class Engine:
         rules: RuleSet | None = None,
         rule_dirs: Iterable[Path] = (),
         store: BaselineStore | None = None,
+        model: Any = None,
     ) -> None:
+        """`model`: None (rules only), "default" (the packaged model), a model or registry
+        directory, or a detector with `score(values)` (`mailwarden.detectors.model`). It is
+        loaded on first use; one that cannot load leaves the rules deciding alone, and every
+        verdict says so (a ``model-unavailable:<name>`` defect, ``extra.models``)."""
         self.tenant = tenant or default_tenant()
         self.store = store
+        self._model_spec = model
+        self._models: list[Any] | None = None
         loaded = rules if rules is not None else RuleSet.load(rule_dirs)
         self.rules = loaded.without(self.tenant.disabled_rules)
 
     @property
     def rules_version(self) -> str:
         return self.rules.version
+
+    @property
+    def models(self) -> list[Any]:
+        """The model detectors (loaded on first use; numpy is imported only if one is set)."""
+        if self._models is None:
+            if self._model_spec is None:
+                self._models = []
+            else:
+                from mailwarden.detectors.model import load_model_detectors
+
+                self._models = load_model_detectors(self._model_spec, self.tenant.thresholds)
+        return self._models
 
     def scan(
         self,
@@ -111,6 +130,13 @@ class Engine:
     def _score(self, values: SignalValues, source: str, sha256: str) -> Verdict:
         message = values.msg
         findings: list[Finding] = self.rules.detect(values, self.tenant.score_overrides)
+        extra: dict[str, Any] = {}
+        model_defects: list[str] = []
+        for detector in self.models:
+            result = detector.score(values)
+            findings += result.findings
+            model_defects += result.defects
+            extra.setdefault("models", {})[detector.name] = result.summary
         policy, entry = self._policy(message)
         decision = decide(findings, self.tenant, policy)
         from_ = message.from_
@@ -121,7 +147,7 @@ class Engine:
             score=decision.score,
             scores=decision.scores,
             findings=decision.attributions,
-            defects=message.defects + tuple(values.errors),
+            defects=message.defects + tuple(values.errors) + tuple(model_defects),
             message_id=message.message_id,
             subject=message.subject,
             from_addr=from_.addr if from_ else "",
@@ -130,7 +156,7 @@ class Engine:
             rules_version=self.rules.version,
             sha256=sha256,
             source=source,
-            extra={"policy": {"decision": policy, "entry": entry}} if policy else {},
+            extra={**extra, "policy": {"decision": policy, "entry": entry}} if policy else extra,
         )
 
     def _policy(self, message: Message) -> tuple[Policy | None, str]:
