@@ -201,3 +201,21 @@ def test_learn_replays_history_in_date_order_with_undated_last(tmp_path: Path) -
     assert profile.messages == 4 and profile.active_days == 2
     assert profile.first_seen is not None and profile.first_seen.day == 2
     assert profile.last_seen is not None and profile.last_seen.day == 4
+
+
+def test_scan_with_the_packaged_model_adds_its_opinion_to_each_verdict(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    (tmp_path / "lunch.eml").write_bytes(HAM)
+    code, output = run("scan", "--jsonl", "--model", "default", str(tmp_path / "lunch.eml"))
+    (record,) = jsonl(output)
+    assert code == EXIT_CLEAN
+    assert record["verdict"] == "safe"
+    models = record["extra"]["models"]  # type: ignore[index]
+    assert [m["status"] for m in models.values()] == ["ok"]
+
+
+def test_scan_with_a_missing_model_keeps_scoring_with_rules_and_says_so(tmp_path: Path) -> None:
+    code, output = run("scan", "--jsonl", "--model", str(tmp_path / "nope"), str(DEMO))
+    records = jsonl(output)
+    assert code == EXIT_MALICIOUS  # the rules still decide
+    assert all("model-unavailable:nope" in r["defects"] for r in records)  # type: ignore[operator]

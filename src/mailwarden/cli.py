@@ -59,12 +59,23 @@ store_option = click.option(
 )
 
 
-def _engine(tenant_path: Path | None, rule_dirs: tuple[Path, ...], store: Any = None) -> Any:
+model_option = click.option(
+    "--model",
+    "model",
+    help="Trained model beside the rules: 'default' (the packaged one, needs numpy) or a model "
+    "or registry directory. One that cannot load leaves the rules deciding, and each verdict "
+    "says so. Default: rules only.",
+)
+
+
+def _engine(
+    tenant_path: Path | None, rule_dirs: tuple[Path, ...], store: Any = None, model: Any = None
+) -> Any:
     from mailwarden.detectors.rules import RuleError
     from mailwarden.engine import Engine
 
     try:
-        return Engine(_tenant(tenant_path), rule_dirs=rule_dirs, store=store)
+        return Engine(_tenant(tenant_path), rule_dirs=rule_dirs, store=store, model=model)
     except RuleError as exc:
         raise ConfigProblem(f"rules failed to load:\n{exc}") from exc
 
@@ -94,6 +105,7 @@ def main() -> None:
 @tenant_option
 @rules_option
 @store_option
+@model_option
 @click.option("--no-learn", is_flag=True, help="Use the --store baselines without updating them.")
 @click.option("--jsonl", is_flag=True, help="One verdict JSON per line on stdout (no table).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -102,6 +114,7 @@ def scan(
     tenant_path: Path | None,
     rule_dirs: tuple[Path, ...],
     store_path: Path | None,
+    model: str | None,
     no_learn: bool,
     jsonl: bool,
     no_progress: bool,
@@ -119,7 +132,8 @@ def scan(
     # messages' learning, never consistency, and view + learn stays well under 100 us.
     store = _open_store(store_path, commit_every=32)
     try:
-        _scan(paths, _engine(tenant_path, rule_dirs, store), not no_learn, jsonl, no_progress)
+        engine = _engine(tenant_path, rule_dirs, store, model)
+        _scan(paths, engine, not no_learn, jsonl, no_progress)
     finally:
         if store is not None:
             store.close()
@@ -311,6 +325,7 @@ def _print_table(rows: list[tuple[str, Any]], counts: Counter[str]) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @tenant_option
 @rules_option
+@model_option
 @click.option("--json", "as_json", is_flag=True, help="The verdict and every signal as JSON.")
 @click.option(
     "--all-signals",
@@ -321,13 +336,14 @@ def explain(
     path: Path,
     tenant_path: Path | None,
     rule_dirs: tuple[Path, ...],
+    model: str | None,
     as_json: bool,
     all_signals: bool,
 ) -> None:
     """Show one message's verdict with full attribution: findings, evidence, signals, defects."""
     from mailwarden.signals import discover
 
-    engine = _engine(tenant_path, rule_dirs)
+    engine = _engine(tenant_path, rule_dirs, model=model)
     verdict, values = engine.explain(path.read_bytes(), source=str(path))
     names = sorted(discover()) if all_signals else sorted(engine.rules.signals_used())
     signals = {name: values[name] for name in names} if values is not None else {}
