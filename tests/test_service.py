@@ -488,3 +488,11 @@ def test_sigkill_mid_load_loses_no_acknowledged_verdict_or_feedback(tmp_path: Pa
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_a_configured_model_that_cannot_load_leaves_the_rules_scoring(tmp_path: Path) -> None:
+    config = load_service_config(write_config(tmp_path, extra="model: /nonexistent/model\n"))
+    with TestClient(create_app(config)) as test_client:
+        verdict = scan(test_client, PHISH, DEMO)
+    assert verdict["verdict"] == "malicious"  # the rules still decide
+    assert "model-unavailable:model" in verdict["defects"]  # type: ignore[operator]

@@ -220,7 +220,7 @@ class MilterCore:
             if self.config.baselines is not None:
                 self.store = open_store(self.config.baselines)
             self.engines = {
-                tid: Engine(tenant, rules=rules, store=self.store)
+                tid: Engine(tenant, rules=rules, store=self.store, model=self.config.model)
                 for tid, tenant in self.tenants.items()
             }
         wanted = self.settings.default_tenant

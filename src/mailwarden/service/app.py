@@ -135,7 +135,8 @@ class Service:
         if self.config.baselines is not None:
             self.store = open_store(self.config.baselines)
         self.engines = {
-            tid: Engine(tenant, rules=rules, store=self.store) for tid, tenant in tenants.items()
+            tid: Engine(tenant, rules=rules, store=self.store, model=self.config.model)
+            for tid, tenant in tenants.items()
         }
 
     def _close_store(self) -> None:

@@ -16,6 +16,7 @@
       request_timeout_s: 10
     baselines: {type: sqlite, path: baselines.sqlite}   # optional behavioral store
     rule_dirs: [rules/]                 # optional extra rules, as `scan --rules`
+    model: default                      # optional trained model, as `scan --model`
 
 Typed and checked at load like the tenant files: a bad file fails with the file and the key at
 fault (`ServiceConfigError`), and so does a tenant file it names. Tokens are random secrets of at
@@ -94,6 +95,9 @@ class ServiceConfig(BaseModel):
     limits: Limits = Limits()
     baselines: StoreConfig | None = None
     rule_dirs: tuple[Path, ...] = ()  # extra rule directories, as `mailwarden scan --rules`
+    # a trained model beside the rules, as `mailwarden scan --model`: "default" (packaged) or a
+    # model / registry directory; one that cannot load leaves the rules deciding (said per verdict)
+    model: str | None = None
     milter: MilterSettings = MilterSettings()  # `mailwarden milter` (docs/milter.md)
 
 
