@@ -26,10 +26,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Literal
-
-import orjson
 
 from mailwarden.baselines import BaselineStore, open_store
 from mailwarden.engine import Engine
@@ -312,23 +309,8 @@ class MilterCore:
         return self._carry_out(tx, verdict, verdict_id)
 
     def _row(self, verdict_id: str, tenant: str, verdict: Verdict, raw: bytes) -> VerdictRow:
-        body = orjson.dumps({"id": verdict_id, **verdict.to_dict()})
-        return VerdictRow(
-            id=verdict_id,
-            tenant=tenant,
-            received_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-            sha256=verdict.sha256,
-            verdict=verdict.verdict,
-            category=verdict.category,
-            action=verdict.action,
-            score=verdict.score,
-            engine_version=verdict.engine_version,
-            rules_version=verdict.rules_version,
-            schema_version=verdict.schema_version,
-            token_name=self.settings.name,
-            verdict_json=body,
-            raw=raw if self.verdict_log.store_raw else None,
-        )
+        kept = raw if self.verdict_log.store_raw else None
+        return VerdictRow.of(verdict_id, tenant, self.settings.name, verdict, kept)
 
     def headers(self, verdict: Verdict, verdict_id: str) -> list[tuple[str, str]]:
         top = sorted(verdict.findings, key=lambda f: -f.score)[: self.settings.top_symbols]

@@ -239,28 +239,12 @@ class Service:
                 await asyncio.sleep(0)  # a batch lets other requests (and its timeout) in
             verdict_id = new_id()
             verdict = engine.scan(raw, source=f"http:{verdict_id}", learn=learn)
-            record = {"id": verdict_id, **verdict.to_dict()}
-            body = orjson.dumps(record)
-            rows.append(
-                VerdictRow(
-                    id=verdict_id,
-                    tenant=caller.tenant,
-                    received_at=_now(),
-                    sha256=verdict.sha256,
-                    verdict=verdict.verdict,
-                    category=verdict.category,
-                    action=verdict.action,
-                    score=verdict.score,
-                    engine_version=verdict.engine_version,
-                    rules_version=verdict.rules_version,
-                    schema_version=verdict.schema_version,
-                    token_name=caller.token_name,
-                    verdict_json=body,
-                    raw=raw if keep_raw else None,
-                )
+            row = VerdictRow.of(
+                verdict_id, caller.tenant, caller.token_name, verdict, raw if keep_raw else None
             )
+            rows.append(row)
             verdicts.append(verdict)
-            bodies.append(body)
+            bodies.append(row.verdict_json)
         return verdicts, rows, bodies
 
     # --- routes -----------------------------------------------------------------------------

@@ -26,10 +26,14 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from mailwarden.verdict import Verdict
 
 SCHEMA_VERSION = 1
 MAX_GROUP = 512  # rows per group commit
@@ -114,6 +118,29 @@ class VerdictRow:
     token_name: str
     verdict_json: bytes
     raw: bytes | None  # None when raw messages are not stored
+
+    @classmethod
+    def of(
+        cls, verdict_id: str, tenant: str, token_name: str, verdict: Verdict, raw: bytes | None
+    ) -> VerdictRow:
+        """The row for `verdict` (its JSON with the id first, as answered); `raw` None when
+        raw messages are not kept."""
+        return cls(
+            id=verdict_id,
+            tenant=tenant,
+            received_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            sha256=verdict.sha256,
+            verdict=verdict.verdict,
+            category=verdict.category,
+            action=verdict.action,
+            score=verdict.score,
+            engine_version=verdict.engine_version,
+            rules_version=verdict.rules_version,
+            schema_version=verdict.schema_version,
+            token_name=token_name,
+            verdict_json=orjson.dumps({"id": verdict_id, **verdict.to_dict()}),
+            raw=raw,
+        )
 
 
 @dataclass(frozen=True, slots=True)
