@@ -31,7 +31,7 @@ from mailwarden.models.registry import Registry, RegistryError
 from mailwarden.models.text import TextModel, fit_text, words
 from mailwarden.models.train import TrainConfig, threshold_at_fpr, train_model
 from mailwarden.models.trees import CompiledTrees
-from mailwarden.training.dataset import write_parquet
+from mailwarden.training.dataset import ID_COLUMNS, write_parquet
 from mailwarden.training.schema import FeatureSchema
 from mailwarden.training.splits import SplitRow, time_split
 
@@ -61,24 +61,7 @@ def synthetic_rows(
         ("spamassassin", "spam", "spam"),
         ("phishing_pot", "malicious", "credential_phishing"),
     ]
-    columns: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "sha256",
-            "corpus",
-            "path",
-            "label",
-            "category",
-            "category_source",
-            "attack_subtype",
-            "date",
-            "replay_date",
-            "duplicate_group",
-            "text",
-            "engine_verdict",
-            "engine_score",
-        )
-    }
+    columns: dict[str, list[Any]] = {k: [] for k in ID_COLUMNS}
     features: dict[str, list[Any]] = {name: [] for name in schema.names}
     for i in range(n):
         corpus, label, category = kinds[i % len(kinds)]

@@ -29,8 +29,7 @@ from mailwarden.milter.core import MilterCore, Reply, Transaction
 from mailwarden.service.config import (
     ServiceConfig,
     ServiceConfigError,
-    demo_config,
-    load_service_config,
+    load_or_demo,
     resolve,
 )
 from mailwarden.service.log import LogUnavailable, VerdictLog
@@ -64,12 +63,7 @@ def prepare(
     """The checked config with command-line overrides, and its name (raises on a bad one)."""
     if check_extra and (problem := missing()):
         raise MilterUnavailable(problem)
-    if config_path is None:
-        config, _ = demo_config("unused-by-the-milter")
-        origin = "embedded demo config"
-    else:
-        config = load_service_config(config_path)
-        origin = str(config_path)
+    config, origin, _ = load_or_demo(config_path, "unused-by-the-milter")
     settings: dict[str, Any] = {}
     if socket is not None:
         settings["socket"] = socket

@@ -151,6 +151,17 @@ def demo_config(token: str | None = None) -> tuple[ServiceConfig, str]:
     return ServiceConfig(tenants=(entry,)), token
 
 
+def load_or_demo(
+    path: Path | None, token: str | None = None
+) -> tuple[ServiceConfig, str, str | None]:
+    """(config, origin, demo token): the file at `path`, or with none the embedded demo config
+    (`demo_config`) and its token."""
+    if path is None:
+        config, demo_token = demo_config(token)
+        return config, "embedded demo config", demo_token
+    return load_service_config(path), str(path), None
+
+
 def resolve(config: ServiceConfig, origin: str) -> tuple[dict[str, Tenant], dict[str, Caller]]:
     """Load every tenant file and index the tokens: tenant id -> Tenant, token hash -> Caller.
 

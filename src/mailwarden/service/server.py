@@ -24,8 +24,7 @@ from mailwarden.service.config import (
     CONFIG_ENV,
     DEMO_TOKEN_ENV,
     ServiceConfig,
-    demo_config,
-    load_service_config,
+    load_or_demo,
     resolve,
 )
 from mailwarden.service.log import LogUnavailable, VerdictLog
@@ -61,13 +60,7 @@ def prepare(
             f"`mailwarden serve` needs the service extra (missing: {', '.join(missing)}): "
             "pip install 'mailwarden[service]'"
         )
-    token: str | None = None
-    if config_path is None:
-        config, token = demo_config()
-        origin = "embedded demo config"
-    else:
-        config = load_service_config(config_path)
-        origin = str(config_path)
+    config, origin, token = load_or_demo(config_path)
     update: dict[str, object] = {}
     if host is not None:
         update["host"] = host

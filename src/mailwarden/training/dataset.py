@@ -411,7 +411,7 @@ def build_dataset(
     neutralize = Neutralizer(tenant.domains[0], history.mailboxes, keep_auth=keep_auth)
     engine = Engine(tenant, store=MemoryStore())
 
-    columns: dict[str, list[Any]] = {name: [] for name in _ID_COLUMNS}
+    columns: dict[str, list[Any]] = {name: [] for name in ID_COLUMNS}
     features: dict[str, list[Any]] = {name: [] for name in schema.names}
     faults = 0
     last_replay: datetime | None = None
@@ -491,7 +491,8 @@ def build_dataset(
     )
 
 
-_ID_COLUMNS = (
+# What every dataset row carries besides its signal features.
+ID_COLUMNS = (
     "sha256",
     "corpus",
     "path",
