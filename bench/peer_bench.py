@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/peer_bench.py                        # 2,000 messages, every engine
     .venv/bin/python bench/peer_bench.py --messages 300 --engines mailwarden,rspamd --json out.json
+    .venv/bin/python bench/peer_bench.py --model default --held-out out/dataset.parquet
 
 The messages are drawn reproducibly (`--seed`) from the shared corpora (every corpus, as
 `mailwarden.corpora.sample_mix` draws them, then `--messages` of those), with their labels:
@@ -14,6 +15,12 @@ ham, spam, malicious. Each engine scores every message, one at a time, from this
   config is Debian's .pre files plus bench/peers/spamassassin/offline.cf.
 - Rspamd: a private rspamd on 127.0.0.1 (2 normal workers), POST /checkv2; its config is
   Debian's /etc/rspamd with bench/peers/rspamd/ as the local config (network modules off).
+
+`--model SPEC` runs mailwarden with a trained model beside the rules (in process and in the
+service). A model must then be measured on mail it never trained on: `--held-out DATASET`
+draws only from that dataset's test split (each source's newest 20%, which `mailwarden train`
+never sees), so give the dataset the model was trained from. Labels are the corpora's with the
+reviewed corrections applied (mailwarden/training/label_review.csv), the same for every engine.
 
 Both peers run offline exactly as /work/shared/notes/peer-filters-offline.md describes; neither
 has its network reputation feeds (RBLs, URIBLs, fuzzy hashes, Bayes), and neither does mailwarden.
@@ -32,6 +39,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import hashlib
 import http.client
 import os
 import random
@@ -177,10 +186,10 @@ def connects(port: int) -> bool:
 # --- engines --------------------------------------------------------------------------------
 
 
-def run_mailwarden(messages: list[CorpusMessage], result: Result) -> None:
+def run_mailwarden(messages: list[CorpusMessage], result: Result, model: str | None) -> None:
     from mailwarden.engine import Engine
 
-    engine = Engine()
+    engine = Engine(model=model)
     engine.scan(messages[0].raw, learn=False)  # warm caches out of the count
     cpu = time.process_time()
     for message in messages:
@@ -190,14 +199,23 @@ def run_mailwarden(messages: list[CorpusMessage], result: Result) -> None:
         result.flagged.append(verdict.verdict != "safe")
         result.labels.append(message.label)
     result.cpu_s = time.process_time() - cpu
-    result.note = "in process, demo tenant, no baselines"
+    result.note = "in process, demo tenant, no baselines" + (f", model {model}" if model else "")
 
 
-def run_service(messages: list[CorpusMessage], result: Result, folder: Path) -> None:
+def run_service(
+    messages: list[CorpusMessage], result: Result, folder: Path, model: str | None
+) -> None:
+    from mailwarden.service.config import hash_token
+
     port = free_port()
+    config = folder / "service.yml"
+    config.write_text(
+        "tenants:\n  - tokens:\n      - name: bench\n"
+        f"        sha256: {hash_token(TOKEN)}\n" + (f"model: {model}\n" if model else "")
+    )
     command = [sys.executable, "-m", "mailwarden.cli", "serve", "--port", str(port)]
     command += ["--workers", "1", "--log", str(folder / "verdicts.sqlite")]
-    os.environ["MAILWARDEN_DEMO_TOKEN"] = TOKEN
+    command += ["--config", str(config)]
 
     def ready() -> bool:
         try:
@@ -235,7 +253,9 @@ def run_service(messages: list[CorpusMessage], result: Result, folder: Path) -> 
             result.flagged.append(verdict["verdict"] != "safe")
             result.labels.append(message.label)
         result.cpu_s = session_cpu(pid) - cpu
-    result.note = "1 worker, HTTP keep-alive, verdict log fsynced per request"
+    result.note = "1 worker, HTTP keep-alive, verdict log fsynced per request" + (
+        f", model {model}" if model else ""
+    )
 
 
 _SPAMD_ANSWER = re.compile(rb"Spam: (True|False|Yes|No) ; (-?[\d.]+) / (-?[\d.]+)")
@@ -354,12 +374,29 @@ def run_rspamd(messages: list[CorpusMessage], result: Result, folder: Path) -> N
 # --- main -----------------------------------------------------------------------------------
 
 
-def draw(root: Path, count: int, seed: int) -> list[CorpusMessage]:
-    """`count` messages drawn reproducibly from every corpus, with their labels."""
-    mix = sample_mix(root, per_corpus=count // 6 + 50, seed=seed)
+def draw(root: Path, count: int, seed: int, only: set[str] | None = None) -> list[CorpusMessage]:
+    """`count` messages drawn reproducibly from every corpus (among the paths in `only` when
+    given), with their labels, reviewed corrections applied."""
+    from mailwarden.training.review import reviews
+
+    mix = sample_mix(root, per_corpus=count // 6 + 50, seed=seed, only=only)
     mix.sort(key=lambda m: (m.corpus, m.path))
     chosen = random.Random(seed).sample(mix, min(count, len(mix)))
+    corrections = reviews()
+    for i, message in enumerate(chosen):
+        review = corrections.get(hashlib.sha256(message.raw).hexdigest())
+        if review is not None and review.corpus_label == message.label:
+            chosen[i] = dataclasses.replace(message, label=review.label)
     return [m for m in chosen if m.label in ("ham", "spam", "malicious")]
+
+
+def held_out_paths(dataset: Path) -> set[str]:
+    """The paths in `dataset`'s test split: mail a model trained on it never saw."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(dataset, columns=["path", "split_time"])
+    paths, splits = table.column("path").to_pylist(), table.column("split_time").to_pylist()
+    return {p for p, s in zip(paths, splits, strict=True) if s == "test"}
 
 
 def table(reports: list[dict[str, float | int | str]]) -> str:
@@ -383,6 +420,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset")
     parser.add_argument("--json", type=Path, help="write the reports here")
+    parser.add_argument("--model", help="mailwarden with this model beside the rules (default)")
+    parser.add_argument(
+        "--held-out", type=Path, help="draw only from this dataset's test split (for --model)"
+    )
     args = parser.parse_args()
     wanted = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(wanted) - set(ENGINES)
@@ -392,11 +433,13 @@ def main() -> None:
     if root is None:
         print("peer_bench: no shared corpora (../shared/data): skipped")
         return
-    messages = draw(root, args.messages, args.seed)
+    only = held_out_paths(args.held_out) if args.held_out else None
+    messages = draw(root, args.messages, args.seed, only)
     counts: dict[str, int] = {}
     for m in messages:
         counts[m.label] = counts.get(m.label, 0) + 1
-    print(f"peer_bench: {len(messages)} messages (seed {args.seed}): {counts}", flush=True)
+    where = f", test split of {args.held_out}" if args.held_out else ""
+    print(f"peer_bench: {len(messages)} messages (seed {args.seed}{where}): {counts}", flush=True)
     reports = []
     with tempfile.TemporaryDirectory(prefix="mailwarden-peer-bench-") as tmp:
         Path(tmp).chmod(0o755)  # spamd reads its config as `nobody` when started by root
@@ -407,9 +450,9 @@ def main() -> None:
             started = time.monotonic()
             try:
                 if name == "mailwarden":
-                    run_mailwarden(messages, result)
+                    run_mailwarden(messages, result, args.model)
                 elif name == "service":
-                    run_service(messages, result, folder)
+                    run_service(messages, result, folder, args.model)
                 elif name == "spamassassin":
                     run_spamassassin(messages, result, folder)
                 else:
@@ -427,7 +470,13 @@ def main() -> None:
     print()
     print(table(reports))
     if args.json:
-        payload = {"messages": len(messages), "seed": args.seed, "labels": counts}
+        payload = {
+            "messages": len(messages),
+            "seed": args.seed,
+            "labels": counts,
+            "model": args.model,
+            "held_out": str(args.held_out) if args.held_out else None,
+        }
         args.json.write_bytes(orjson.dumps({**payload, "reports": reports}))
 
 

@@ -197,11 +197,47 @@ def test_recipient_of_no_tenant_is_delivered_unscored(
     with opened(tmp_path, both) as core:
         core.tenants = {"example": default_tenant(), "other": other}
         core.default_tenant = None
-        assert core.tenant_for(["<a@sub.other.test>"]) == "other"
-        assert core.tenant_for(["<x@nowhere.test>", TO]) == "example"
+        assert core.tenants_for(["<a@sub.other.test>"]) == ["other"]
+        assert core.tenants_for(["<x@nowhere.test>", TO]) == ["example"]
         reply = core.decide(feed(core, HAM.read_bytes(), recipients=("<x@nowhere.test>",)))
         assert reply.action == "accept"
         assert headers(reply) == {"X-Mailwarden-Error": "no tenant serves these recipients"}
+
+
+def test_recipients_of_two_tenants_get_a_verdict_each_and_the_strictest_answer(
+    tmp_path: Path, engines: dict[str, Engine]
+) -> None:
+    lenient = Tenant(id="lenient", domains=("lenient.test",), actions={"malicious": "tag"})
+    both = {"lenient": Engine(lenient), **engines}
+    with opened(tmp_path, both) as core:
+        core.tenants = {"lenient": lenient, "example": default_tenant()}
+        recipients = ("<ops@lenient.test>", TO)
+        reply = core.decide(feed(core, QUARANTINED.read_bytes(), recipients=recipients))
+        assert reply.action == "quarantine"  # example quarantines; lenient only tags
+        assert [v.tenant for v in reply.verdicts] == ["lenient", "example"]
+        assert headers(reply)["X-Mailwarden-Tenants"] == "lenient=tag, example=quarantine"
+        assert headers(reply)["X-Mailwarden-Id"] == reply.verdict_id
+        rows = logged(core)
+        assert len(rows) == 2 and reply.verdict_id in {r[0] for r in rows}
+
+
+def test_milter_metrics_count_answers_verdicts_and_errors(
+    tmp_path: Path, engines: dict[str, Engine]
+) -> None:
+    pytest.importorskip("prometheus_client")
+    with opened(tmp_path, engines, metrics_port=9466) as core:
+        assert core.metrics is not None
+        core.decide(feed(core, HAM.read_bytes()))
+        core.decide(feed(core, REJECTED.read_bytes()))
+        core.decide(feed(core, HAM.read_bytes(), recipients=("<x@nowhere.test>",)))
+        core.default_tenant = None
+        core.decide(feed(core, HAM.read_bytes(), recipients=("<x@nowhere.test>",)))
+        text = core.metrics.exposition().decode()
+    assert 'mailwarden_milter_replies_total{action="accept"} 3.0' in text
+    assert 'mailwarden_milter_replies_total{action="reject"} 1.0' in text
+    assert 'mailwarden_milter_unscored_total{reason="no_tenant"} 1.0' in text
+    assert 'mailwarden_verdicts_total{action="reject",category="credential_phishing"' in text
+    assert "mailwarden_milter_decision_duration_seconds_count 4.0" in text
 
 
 class SlowEngine:

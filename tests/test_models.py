@@ -26,12 +26,16 @@ from mailwarden.engine import Engine
 from mailwarden.models import DEFAULT_MODEL_DIR
 from mailwarden.models import evaluate as ev
 from mailwarden.models.bundle import CLASSES, ModelError, ModelInputError, load_model
-from mailwarden.models.frame import DatasetError, read_frame
+from mailwarden.models.frame import DatasetError, hold_out_sources, read_frame
+from mailwarden.models.pipeline import run_eval
 from mailwarden.models.registry import Registry, RegistryError
-from mailwarden.models.text import TextModel, fit_text, words
+from mailwarden.models.text import TextModel, fit_text, message_words
 from mailwarden.models.train import TrainConfig, threshold_at_fpr, train_model
 from mailwarden.models.trees import CompiledTrees
+from mailwarden.parse import parse
+from mailwarden.signals._text import scan_message
 from mailwarden.training.dataset import ID_COLUMNS, write_parquet
+from mailwarden.training.review import reviews
 from mailwarden.training.schema import FeatureSchema
 from mailwarden.training.splits import SplitRow, time_split
 
@@ -155,6 +159,44 @@ def test_compiled_trees_score_exactly_as_lightgbm_even_with_missing_values() -> 
             assert bias + contrib.sum() == pytest.approx(trees.raw(row)[cls], abs=1e-9)
 
 
+def test_onnxruntime_scores_as_the_numpy_trees_and_either_can_score_alone(
+    dataset: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    model = load_model(model_dir)
+    assert model.scorer == "onnxruntime"
+    frame = read_frame(dataset)
+    for row in frame.x:
+        np.testing.assert_allclose(model.fast.raw(row), model.trees.raw(row), atol=1e-4)  # type: ignore[union-attr]
+    # a model without the graph (trained where onnx was not installed) scores with numpy
+    target = tmp_path / "model"
+    shutil.copytree(model_dir, target)
+    (target / "trees.onnx").unlink()
+    alone = load_model(target)
+    assert alone.scorer == "numpy"
+    words = message_words(frame.text[0])
+    np.testing.assert_allclose(
+        alone.predict(frame.x[0], words).logits, model.predict(frame.x[0], words).logits, atol=1e-4
+    )
+
+
+def test_the_screen_decides_clear_ham_alone_and_sends_the_rest_to_the_full_trees(
+    dataset: Path, model_dir: Path
+) -> None:
+    model = load_model(model_dir)
+    assert model.screen is not None
+    assert 0 < model.screen.pass_below <= model.thresholds.suspicious
+    assert not set(model.screen.used) & {model.schema.names.index("message.credential_request")}
+    test = read_frame(dataset).take(read_frame(dataset).split == "test")
+    batch = model.predict_batch(test.x, test.text)  # what `mailwarden eval` measures
+    stages = []
+    for i in range(len(test)):
+        values = dict(zip(test.schema.names, test.x[i], strict=True))
+        found = model.score(values, message_words(test.text[i]))  # what a scan does
+        np.testing.assert_allclose([found.probabilities[c] for c in CLASSES], batch[i], atol=1e-4)
+        stages.append((found.stage, str(test.label[i])))
+    assert ("screen", "ham") in stages and ("full", "malicious") in stages
+
+
 def test_damaged_tree_arrays_are_refused() -> None:
     booster = lgb.train(
         {"objective": "binary", "verbose": -1, "min_data_in_leaf": 2},
@@ -178,10 +220,78 @@ def test_text_model_ignores_words_seen_in_one_corpus_only() -> None:
     model = fit_text(texts, y, sources, len(CLASSES), min_df=2)
     assert b"enron" not in model.vocabulary  # only one corpus has it: a fingerprint, not a word
     assert b"verify" in model.vocabulary and b"lunch" in model.vocabulary
-    assert model.raw("please verify your password")[2] > model.raw("lunch meeting")[2]
+    phish, lunch = message_words("please verify your password"), message_words("lunch meeting")
+    assert model.raw(phish)[2] > model.raw(lunch)[2]
     again = TextModel.from_arrays(model.to_arrays())
-    np.testing.assert_allclose(again.raw("verify password"), model.raw("verify password"))
-    assert words("Win 1000 dollars, NOW!") == {b"win", b"1000", b"dollars", b"now"}
+    np.testing.assert_allclose(again.raw(phish), model.raw(phish))
+
+
+def test_the_text_model_reads_words_as_the_phrase_signals_do() -> None:
+    assert message_words("Win 1000 dollars, NOW!") == {b"win", b"1000", b"dollars", b"now"}
+    # words split by invisible characters are read whole, as a person reads them
+    assert message_words("Y\u200bour Secu\u200bre Docu\U000e0139ment") == {
+        b"your",
+        b"secure",
+        b"document",
+    }
+    raw = "Subject: Verify NOW\nContent-Type: text/plain; charset=utf-8\n\nYour\xa0pass\u200bword\n"
+    message = parse(raw.encode())
+    assert scan_message(message).words == message_words(f"{message.subject}\n{message.body_text}")
+
+
+# --- reviewed labels ---------------------------------------------------------------------------
+
+
+def test_reviewed_labels_correct_the_corpus_and_the_corpus_labels_stay_at_hand(
+    dataset: Path, tmp_path: Path
+) -> None:
+    review = tmp_path / "review.csv"
+    review.write_text(
+        "sha256,corpus,path,corpus_label,reviewed_label,reviewed_category,reason\n"
+        f"{0:064x},enron,enron/0,ham,spam,spam,pharmacy spam in an inbox\n"
+    )
+    frame = read_frame(dataset, review_file=review)
+    assert (frame.label[0], frame.category[0], frame.corpus_label[0]) == ("spam", "spam", "ham")
+    assert frame.reviewed.sum() == 1 and frame.unwanted[0]
+    raw = frame.with_corpus_labels()
+    assert (raw.label[0], raw.category[0], raw.y[0]) == ("ham", "safe", CLASSES.index("safe"))
+    unreviewed = read_frame(dataset, reviewed=False, review_file=review)
+    assert unreviewed.label[0] == "ham" and not unreviewed.reviewed.any()
+
+
+def test_a_whole_source_can_be_held_out_and_none_of_it_trains(dataset: Path) -> None:
+    frame = hold_out_sources(read_frame(dataset), ["phishing_pot", "usrp_list"])
+    test, train = frame.corpus[frame.split == "test"], frame.corpus[frame.split == "train"]
+    assert set(test.tolist()) == {"phishing_pot", "usrp_list"}
+    assert not {"phishing_pot", "usrp_list"} & set(train.tolist())
+    report = run_eval(frame, "rules", challenger=None, boot=10)
+    assert report["held_out_sources"] == ["phishing_pot", "usrp_list"]
+    assert report["systems"][0]["headline"]["tp"] + report["systems"][0]["headline"]["fn"] == (
+        (test == "phishing_pot").sum()
+    )
+    with pytest.raises(DatasetError, match="no source nowhere to hold out"):
+        hold_out_sources(read_frame(dataset), ["nowhere"])
+
+
+def test_the_shipped_label_review_is_well_formed() -> None:
+    corrections = reviews()
+    assert len(corrections) >= 100
+    assert {(r.corpus_label, r.label) for r in corrections.values()} <= {
+        ("ham", "spam"),
+        ("ham", "malicious"),
+        ("malicious", "ham"),
+    }
+    assert all(r.category in CLASSES and r.reason for r in corrections.values())
+
+
+def test_a_malformed_label_review_is_a_clear_error(tmp_path: Path) -> None:
+    review = tmp_path / "review.csv"
+    review.write_text(
+        "sha256,corpus,path,corpus_label,reviewed_label,reviewed_category,reason\n"
+        "abc,enron,p,ham,junk,spam,x\n"
+    )
+    with pytest.raises(ValueError, match=r"review\.csv:2: labels must be one of"):
+        reviews(review)
 
 
 # --- train / save / load ------------------------------------------------------------------------
@@ -243,7 +353,9 @@ def rules_only(raw: bytes) -> Any:
     return Engine().scan(raw)
 
 
-@pytest.mark.parametrize("damage", ["missing", "corrupt-arrays", "garbled-manifest", "signal-set"])
+@pytest.mark.parametrize(
+    "damage", ["missing", "corrupt-arrays", "corrupt-onnx", "garbled-manifest", "signal-set"]
+)
 def test_unusable_model_leaves_the_rules_deciding_and_says_so(
     damage: str, model_dir: Path, tmp_path: Path
 ) -> None:
@@ -252,15 +364,17 @@ def test_unusable_model_leaves_the_rules_deciding_and_says_so(
     expected_error = {
         "missing": "no model manifest",
         "corrupt-arrays": "checksum does not match",
+        "corrupt-onnx": "trees.onnx: checksum does not match",
         "garbled-manifest": "unreadable manifest",
         "signal-set": "signals the engine no longer has: message.credential_request_v0",
     }[damage]
     if damage == "missing":
         shutil.rmtree(target)
-    elif damage == "corrupt-arrays":
-        data = bytearray((target / "model.npz").read_bytes())
+    elif damage.startswith("corrupt"):
+        path = target / ("model.npz" if damage == "corrupt-arrays" else "trees.onnx")
+        data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0xFF
-        (target / "model.npz").write_bytes(bytes(data))
+        path.write_bytes(bytes(data))
     elif damage == "garbled-manifest":
         (target / "manifest.json").write_text("{not json")
     else:  # trained on a signal the engine does not have
@@ -306,21 +420,22 @@ def test_schema_version_change_is_refused(model_dir: Path, tmp_path: Path) -> No
 
 
 class FakeValues(dict[str, Any]):
-    msg: Any = None
+    msg: Any = parse(b"Subject: hello\n\nsee you at lunch\n")
 
 
 def test_nan_feature_skips_the_model_for_that_message_and_says_which(model_dir: Path) -> None:
     detector = ModelDetector(load_model(model_dir))
-    values = FakeValues({name: 0 for name in detector.signals_used()})
-    values["message.credential_request"] = float("nan")
+    bundle = detector.bundle
+    first = bundle.screen.used if bundle.screen is not None else bundle.used  # read first
+    name = bundle.schema.names[first[0]]
+    values = FakeValues({n: 0 for n in detector.signals_used()})
+    values[name] = float("nan")
     result = detector.score(values)  # type: ignore[arg-type]
     assert result.findings == []
-    assert result.defects == [
-        f"model-error:{detector.bundle.name}:nan-feature:message.credential_request"
-    ]
-    del values["message.credential_request"]
+    assert result.defects == [f"model-error:{bundle.name}:nan-feature:{name}"]
+    del values[name]
     with pytest.raises(ModelInputError, match="missing-feature"):
-        detector.bundle.vector(values)
+        bundle.vector(values, "screen" if bundle.screen is not None else "full")
 
 
 def test_a_model_fault_costs_the_model_not_the_verdict(
@@ -331,7 +446,7 @@ def test_a_model_fault_costs_the_model_not_the_verdict(
     def broken(*args: Any) -> Any:
         raise FloatingPointError("overflow")
 
-    monkeypatch.setattr(type(detector.bundle), "predict", broken)
+    monkeypatch.setattr(type(detector.bundle), "_predict", broken)
     raw = PHISH.read_bytes()
     verdict = Engine(model=detector).scan(raw)
     assert verdict.verdict == rules_only(raw).verdict

@@ -64,6 +64,13 @@ def _require_numpy() -> None:
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--seed", type=int, default=11, show_default=True)
 @click.option(
+    "--hold-out-source",
+    "hold_out",
+    multiple=True,
+    help="Hold out this whole source (repeatable): train without it, test on all of it. An "
+    "experiment (never promoted unless --promote); evaluate it with the same option.",
+)
+@click.option(
     "--export",
     type=click.Path(file_okay=False, path_type=Path),
     help="Also copy the model's runtime files here (src/mailwarden/models/default for the "
@@ -78,6 +85,7 @@ def train(
     no_mlflow: bool,
     bootstrap: int,
     seed: int,
+    hold_out: tuple[str, ...],
     export: Path | None,
 ) -> None:
     """Train trees + text model on DATASET's train split (build it with `mailwarden dataset
@@ -91,7 +99,7 @@ def train(
     config = TrainConfig(text=not no_text, exclude=exclude, seed=seed)
     result = _guard(
         train_and_register, dataset, registry_dir, config, promote=promote,
-        mlflow=not no_mlflow, boot=bootstrap, export=export, log=err.print,
+        mlflow=not no_mlflow, boot=bootstrap, export=export, log=err.print, hold_out=hold_out,
     )  # fmt: skip
     out = Console(highlight=False, soft_wrap=True)
     out.print(f"model {result['version']} -> {result['path']}")
@@ -128,6 +136,12 @@ def train(
 )
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True)
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option(
+    "--hold-out-source",
+    "hold_out",
+    multiple=True,
+    help="Test on these whole sources (repeatable), as a model trained with the same option.",
+)
 def evaluate(
     dataset: Path,
     champion: str | None,
@@ -136,6 +150,7 @@ def evaluate(
     out_dir: Path,
     target_precision: float,
     bootstrap: int,
+    hold_out: tuple[str, ...],
 ) -> None:
     """Evaluate a model (and a challenger) on DATASET's held-out test split: per source and
     category precision / recall / FNR / FPR, PR and ROC curves, the threshold for a target
@@ -151,7 +166,7 @@ def evaluate(
     other = None if challenger == "none" else challenger
     report = _guard(
         run_eval, dataset, champion, other, out_dir, target_precision, bootstrap,
-        log=_err().print,
+        log=_err().print, hold_out=hold_out,
     )  # fmt: skip
     out = Console(highlight=False, soft_wrap=True)
     for system in report["systems"]:

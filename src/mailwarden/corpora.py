@@ -10,7 +10,7 @@ import csv
 import os
 import random
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,12 +70,17 @@ def iter_corpus(
             )
 
 
-def sample_mix(root: Path, per_corpus: int, seed: int = 7) -> list[CorpusMessage]:
-    """A reproducible random sample of `per_corpus` messages from each corpus."""
+def sample_mix(
+    root: Path, per_corpus: int, seed: int = 7, only: Collection[str] | None = None
+) -> list[CorpusMessage]:
+    """A reproducible random sample of `per_corpus` messages from each corpus (drawn among
+    the paths in `only` when given)."""
     rng = random.Random(seed)
     mix: list[CorpusMessage] = []
     for name in CORPORA:
         paths = sorted(manifest(name, root))
+        if only is not None:
+            paths = [p for p in paths if p in only]
         chosen = rng.sample(paths, min(per_corpus, len(paths)))
         mix.extend(iter_corpus(name, root, chosen))
     return mix

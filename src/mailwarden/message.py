@@ -7,6 +7,7 @@ defects are themselves signals.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,14 +143,15 @@ class Message:
 
     @property
     def searchable(self) -> str:
-        """Subject and visible body, lower-cased and capped: what phrase signals search.
+        """Subject and visible body, lower-cased, invisible characters removed, capped: what
+        phrase signals and the text model read (`searchable_text`).
 
         Computed once per message (cached in `derived`), since every phrase signal reads it.
         """
         cached: str | None = self.derived.get("searchable")
         if cached is None:
             body = self.body_text[:SEARCHABLE_BODY_CHARS]
-            cached = f"{self.subject}\n{body}".lower()
+            cached = searchable_text(f"{self.subject}\n{body}")
             self.derived["searchable"] = cached
         return cached
 
@@ -168,3 +170,18 @@ class Message:
 # Phrase signals search this many characters of body: attack text sits near the top, and regex
 # time grows with length (DESIGN.md: cap what you scan on the hot path).
 SEARCHABLE_BODY_CHARS = 20_000
+
+# Characters that render as nothing: zero-width spaces and joiners, soft hyphens, bidi marks,
+# variation selectors, Unicode tags. Lures put them inside words ("Y\u200bour Secu\u200bre
+# Docu\u200bment") so that word and phrase matching miss them.
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]"
+)
+
+
+def searchable_text(text: str) -> str:
+    """`text` as phrase signals and the text model read it: lower-cased, invisible characters
+    removed (an ASCII text, most mail, skips the regex)."""
+    text = text.lower()
+    return text if text.isascii() else INVISIBLE.sub("", text)

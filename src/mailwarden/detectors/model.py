@@ -3,14 +3,15 @@ attribution, and a clear record when the model cannot run.
 
     detectors = load_model_detectors("default", tenant.thresholds)   # what the engine does
 
-`ModelDetector.score(values)` reads the signals the model's trees use plus the message's subject
-and visible text, and returns a `ModelResult`: findings (none when the message looks safe), a
-summary for the verdict's ``extra.models`` (name, version, status, probabilities) and defects.
-A finding is ``MODEL_<CATEGORY>`` in the model's most likely unwanted category; its score is the
-tenant's `malicious` threshold when P(unwanted) reaches the model's strict threshold (chosen on
-validation for 0.1% false positives), the `suspicious` threshold at the loose one (1%); a spam
-call scores the `spam` threshold. Its evidence names the probabilities and the signals (and
-text tokens) that pushed that category's logit most (tree path contributions).
+`ModelDetector.score(values)` reads the signals the model's trees use plus the message's word
+set (the one the phrase signals already made), and returns a `ModelResult`: findings (none when
+the message looks safe), a summary for the verdict's ``extra.models`` (name, version, status,
+probabilities) and defects. A finding is ``MODEL_<CATEGORY>`` in the model's most likely
+unwanted category; its score is the tenant's `malicious` threshold when P(unwanted) reaches the
+model's strict threshold (chosen on validation for 0.1% false positives), the `suspicious`
+threshold at the loose one (1%); a spam call scores the `spam` threshold. Its evidence names the
+probabilities and the signals (and text tokens) that pushed that category's logit most (tree
+path contributions).
 
 A model that cannot be loaded (missing or damaged file, trained on another signal set, numpy
 absent) becomes an `UnavailableModel`: every verdict then carries the defect
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mailwarden.detectors import Finding
 from mailwarden.signals import SignalValues
+from mailwarden.signals._text import scan_message
 from mailwarden.tenant import Thresholds
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ class ModelDetector:
         self.name = f"model:{bundle.name}"
 
     def signals_used(self) -> frozenset[str]:
-        return frozenset(self.bundle.used_names)
+        return frozenset(self.bundle.input_names)
 
     def detect(self, values: SignalValues) -> list[Finding]:
         return self.score(values).findings
@@ -71,20 +73,19 @@ class ModelDetector:
 
         bundle = self.bundle
         summary: dict[str, Any] = {"name": bundle.name, "version": bundle.version}
+        words = scan_message(values.msg).words  # the phrase signals' token set, shared
         try:
-            x = bundle.vector(values)
+            prediction = bundle.score(values, words)
         except ModelInputError as exc:
             summary.update(status="error", error=str(exc))
             return ModelResult([], summary, [f"model-error:{bundle.name}:{exc}"])
-        text = values.msg.searchable
-        try:
-            prediction = bundle.predict(x, text)
         except Exception as exc:  # noqa: BLE001 - a model fault must not cost the verdict
             summary.update(status="error", error=f"{type(exc).__name__}: {exc}"[:200])
             return ModelResult([], summary, [f"model-error:{bundle.name}:{type(exc).__name__}"])
         unwanted = prediction.unwanted
         summary.update(
             status="ok",
+            stage=prediction.stage,
             unwanted=round(unwanted, 6),
             probabilities={c: round(p, 6) for c, p in prediction.probabilities.items()},
         )
@@ -97,7 +98,8 @@ class ModelDetector:
             points = self.thresholds.spam if level == "strict" else self.thresholds.spam / 2
         else:
             points = self.thresholds.malicious if level == "strict" else self.thresholds.suspicious
-        parts = bundle.attribution(x, text, category, done=prediction)
+        assert prediction.x is not None  # a screened message is below `loose`: never here
+        parts = bundle.attribution(prediction.x, words, category, done=prediction)
         evidence = (
             f"{bundle.name} {bundle.version}: P({category}) "
             f"{prediction.probabilities[category]:.3f}, P(unwanted) {unwanted:.4f} >= "

@@ -8,6 +8,7 @@ it cannot score a message.
       max_scan_bytes: 8388608
       oversize: truncate          # truncate | tempfail | reject | skip
       default_tenant: acme        # for recipients outside every tenant's domains
+      metrics_port: 9466          # Prometheus /metrics on 127.0.0.1 (needs prometheus-client)
 
 Pure pydantic: importing it does not need the `milter` extra (pymilter). The tenants, the
 verdict log, the baselines and extra rules come from the rest of the same file (see
@@ -52,6 +53,10 @@ class MilterSettings(BaseModel):
     top_symbols: int = Field(default=5, ge=0, le=50)  # symbols listed in X-Mailwarden-Symbols
     name: str = Field(default="milter", min_length=1, max_length=100)  # token_name in the log
     timeout_s: int = Field(default=30, ge=1, le=3600)  # libmilter's I/O timeout with the MTA
+    # Prometheus metrics over HTTP (GET /metrics) on metrics_host:metrics_port; None: off.
+    # Needs prometheus-client (the `service` extra). Loopback by default: scrape it locally.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("socket")
     @classmethod

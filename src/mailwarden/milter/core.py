@@ -11,6 +11,13 @@ the error policy while it finishes in the background. Verdicts go to the service
 (its writer thread, group commit, fsync) through a small event loop thread, and the MTA gets its
 answer only after the row is committed, as an HTTP client does.
 
+Recipients of several tenants: the message is scored once per tenant (each with its own
+baselines and policy), one verdict per tenant goes to the log, and the MTA gets the strictest
+answer (reject > quarantine > tag > allow); `X-Mailwarden-Tenants` lists each tenant's action.
+
+Metrics (`milter.metrics_port`): Prometheus text on http://127.0.0.1:PORT/metrics, the same
+per-verdict series as the HTTP service plus the answers given to the MTA (`MilterMetrics`).
+
 Error policy (`on_error`): `accept` (fail-open) delivers a message that could not be scored or
 whose verdict could not be logged, with an `X-Mailwarden-Error` header saying why; `tempfail`
 (fail-closed) answers 451 4.7.1 so the sending MTA retries. A `reject` verdict is carried out
@@ -24,9 +31,10 @@ import concurrent.futures
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from mailwarden.baselines import BaselineStore, open_store
 from mailwarden.engine import Engine
@@ -36,10 +44,14 @@ from mailwarden.service.log import LogUnavailable, VerdictLog, VerdictRow, new_i
 from mailwarden.tenant import Tenant
 from mailwarden.verdict import Verdict
 
+if TYPE_CHECKING:
+    from mailwarden.service.metrics import MilterMetrics
+
 HEADER_PREFIX = "X-Mailwarden-"
 log = logging.getLogger("mailwarden.milter")
 
 ReplyAction = Literal["accept", "reject", "tempfail", "quarantine"]
+SEVERITY = {"allow": 0, "tag": 1, "quarantine": 2, "reject": 3}  # of verdict actions
 
 
 @dataclass(slots=True)
@@ -54,9 +66,13 @@ class Reply:
     xcode: str = ""
     text: str = ""
     quarantine_reason: str = ""
-    verdict: Verdict | None = None
+    verdict: Verdict | None = None  # the verdict carried out (the strictest tenant's)
+    verdicts: list[Verdict] = field(default_factory=list)  # one per tenant scored
     verdict_id: str = ""
     error: str = ""  # why the error policy was applied, "" when it was not
+    # what kind of error, for metrics: scan_timeout, log_unavailable, internal, callback;
+    # or why it went unscored on purpose: no_tenant, oversize
+    kind: str = ""
 
 
 class Transaction:
@@ -203,6 +219,7 @@ class MilterCore:
         self._scanner = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="mailwarden-scan"
         )
+        self.metrics: MilterMetrics | None = None
         self._opened = False
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -229,6 +246,15 @@ class MilterCore:
         self.default_tenant = wanted or (
             next(iter(self.engines)) if len(self.engines) == 1 else None
         )
+        if self.settings.metrics_port is not None and self.metrics is None:
+            try:
+                from mailwarden.service.metrics import MilterMetrics
+            except ImportError as exc:
+                raise ValueError(
+                    f"{self.origin}: milter.metrics_port needs prometheus-client: "
+                    "pip install 'mailwarden[service]'"
+                ) from exc
+            self.metrics = MilterMetrics()
         self._bridge.open()
         self._opened = True
 
@@ -256,57 +282,87 @@ class MilterCore:
 
     # --- the decision ---------------------------------------------------------------------
 
-    def tenant_for(self, recipients: Sequence[str]) -> str | None:
-        """The tenant of the first recipient inside a tenant's domains, else the default."""
+    def tenants_for(self, recipients: Sequence[str]) -> list[str]:
+        """The tenants whose domains the recipients are in (in recipient order), else the
+        default tenant, else none."""
+        found: list[str] = []
         for recipient in recipients:
             domain = recipient.strip().strip("<>").rpartition("@")[2].lower()
             if not domain:
                 continue
             for tid, tenant in self.tenants.items():
-                if tid in self.engines and tenant.is_internal_domain(domain):
-                    return tid
-        return self.default_tenant
+                if tid in self.engines and tid not in found and tenant.is_internal_domain(domain):
+                    found.append(tid)
+        if not found and self.default_tenant is not None:
+            found.append(self.default_tenant)
+        return found
 
     def decide(self, tx: Transaction) -> Reply:
         """Score, log and answer one message at end of message. Never raises."""
+        started = time.perf_counter()
         try:
-            return self._decide(tx)
+            reply = self._decide(tx)
         except Exception as exc:
             log.exception("milter: internal error")
-            return self.failed(tx, f"internal error: {type(exc).__name__}")
+            reply = self.failed(tx, f"internal error: {type(exc).__name__}", "internal")
         finally:
             tx.release()
+        if self.metrics is not None:
+            self._count(reply, time.perf_counter() - started)
+        return reply
+
+    def _count(self, reply: Reply, seconds: float) -> None:
+        metrics = self.metrics
+        assert metrics is not None
+        metrics.replies.labels(reply.action).inc()
+        metrics.decide_seconds.observe(seconds)
+        for verdict in reply.verdicts:
+            metrics.count_verdict(verdict)
+        if reply.kind in ("no_tenant", "oversize"):
+            metrics.unscored.labels(reply.kind).inc()
+        elif reply.kind:
+            metrics.errors.labels(reply.kind).inc()
 
     def _decide(self, tx: Transaction) -> Reply:
         settings = self.settings
         if tx.error:
-            return self.failed(tx, tx.error)
+            return self.failed(tx, tx.error, "callback")
         if tx.truncated and settings.oversize != "truncate":
             return self._oversize(tx)
-        tenant = self.tenant_for(tx.recipients)
-        if tenant is None:
-            return self._unscored(tx, "no tenant serves these recipients")
-        verdict_id = new_id()
-        source = f"milter:{tx.queue_id or verdict_id}"
+        tenants = self.tenants_for(tx.recipients)
+        if not tenants:
+            return self._unscored(tx, "no tenant serves these recipients", "no_tenant")
+        ids = [new_id() for _ in tenants]
+        source = f"milter:{tx.queue_id or ids[0]}"
         raw = tx.raw()
-        future = self._scanner.submit(
-            self.engines[tenant].scan, raw, source=source, learn=settings.learn
-        )
+
+        def scan_all() -> list[Verdict]:
+            return [self.engines[t].scan(raw, source=source, learn=settings.learn) for t in tenants]
+
+        future = self._scanner.submit(scan_all)
         try:
-            verdict = future.result(timeout=settings.scan_timeout_s)
+            verdicts = future.result(timeout=settings.scan_timeout_s)
         except concurrent.futures.TimeoutError:
             future.cancel()
-            return self.failed(tx, f"scan timeout ({settings.scan_timeout_s:g} s)")
+            return self.failed(tx, f"scan timeout ({settings.scan_timeout_s:g} s)", "scan_timeout")
         if tx.truncated:
             defect = f"scan-truncated:{tx.kept}-of-{tx.size}-bytes"
-            verdict = dataclasses.replace(verdict, defects=(*verdict.defects, defect))
-        row = self._row(verdict_id, tenant, verdict, raw)
+            verdicts = [dataclasses.replace(v, defects=(*v.defects, defect)) for v in verdicts]
+        rows = [self._row(i, t, v, raw) for i, t, v in zip(ids, tenants, verdicts, strict=True)]
+        # the strictest answer wins; on a tie, the first recipient's tenant
+        chosen = max(range(len(verdicts)), key=lambda k: (SEVERITY[verdicts[k].action], -k))
         try:
-            self._bridge.append([row], settings.log_timeout_s)
+            self._bridge.append(rows, settings.log_timeout_s)
         except LogUnavailable as exc:
-            log.error("milter: verdict %s not logged: %s", verdict_id, exc)
-            return self._unlogged(tx, verdict, verdict_id, f"verdict log {exc.reason}")
-        return self._carry_out(tx, verdict, verdict_id)
+            log.error("milter: verdicts %s not logged: %s", ", ".join(ids), exc)
+            reply = self._unlogged(tx, verdicts[chosen], ids[chosen], f"verdict log {exc.reason}")
+        else:
+            reply = self._carry_out(tx, verdicts[chosen], ids[chosen])
+        reply.verdicts = verdicts
+        if len(tenants) > 1 and reply.action != "reject":
+            listed = ", ".join(f"{t}={v.action}" for t, v in zip(tenants, verdicts, strict=True))
+            reply.add_headers.append((HEADER_PREFIX + "Tenants", _ascii(listed, 900)))
+        return reply
 
     def _row(self, verdict_id: str, tenant: str, verdict: Verdict, raw: bytes) -> VerdictRow:
         kept = raw if self.verdict_log.store_raw else None
@@ -354,11 +410,11 @@ class MilterCore:
             reply = self._carry_out(tx, verdict, verdict_id)
             if reply.action != "reject":
                 reply.add_headers.append((HEADER_PREFIX + "Error", _ascii(why)))
-            reply.error = why
+            reply.error, reply.kind = why, "log_unavailable"
             return reply
-        return self.failed(tx, why)
+        return self.failed(tx, why, "log_unavailable")
 
-    def failed(self, tx: Transaction, why: str) -> Reply:
+    def failed(self, tx: Transaction, why: str, kind: str) -> Reply:
         """The error policy: deliver with X-Mailwarden-Error (accept) or 451 4.7.1 (tempfail)."""
         if self.settings.on_error == "accept":
             return Reply(
@@ -366,6 +422,7 @@ class MilterCore:
                 add_headers=[(HEADER_PREFIX + "Error", _ascii(why))],
                 remove_headers=tx.forged,
                 error=why,
+                kind=kind,
             )
         return Reply(
             "tempfail",
@@ -373,15 +430,17 @@ class MilterCore:
             xcode="4.7.1",
             text=_ascii(f"mailwarden could not check this message ({why}); try again later"),
             error=why,
+            kind=kind,
         )
 
-    def _unscored(self, tx: Transaction, why: str) -> Reply:
+    def _unscored(self, tx: Transaction, why: str, kind: str) -> Reply:
         """Not an error of ours: the message is delivered unscored, and says why."""
         return Reply(
             "accept",
             add_headers=[(HEADER_PREFIX + "Error", _ascii(why))],
             remove_headers=tx.forged,
             error=why,
+            kind=kind,
         )
 
     def _oversize(self, tx: Transaction) -> Reply:
@@ -389,10 +448,14 @@ class MilterCore:
         why = f"message over the {limit}-byte scan limit"
         policy = self.settings.oversize
         if policy == "tempfail":
-            return Reply("tempfail", code="452", xcode="4.3.4", text=_ascii(why), error=why)
+            return Reply(
+                "tempfail", code="452", xcode="4.3.4", text=_ascii(why), error=why, kind="oversize"
+            )
         if policy == "reject":
-            return Reply("reject", code="552", xcode="5.3.4", text=_ascii(why), error=why)
-        return self._unscored(tx, why)  # skip
+            return Reply(
+                "reject", code="552", xcode="5.3.4", text=_ascii(why), error=why, kind="oversize"
+            )
+        return self._unscored(tx, why, "oversize")  # skip
 
 
 __all__ = ["HEADER_PREFIX", "MilterCore", "Reply", "Transaction"]

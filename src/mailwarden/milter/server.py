@@ -20,7 +20,7 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import ValidationError
 
@@ -33,6 +33,9 @@ from mailwarden.service.config import (
     resolve,
 )
 from mailwarden.service.log import LogUnavailable, VerdictLog
+
+if TYPE_CHECKING:
+    from mailwarden.service.metrics import MilterMetrics
 
 log = logging.getLogger("mailwarden.milter")
 F = TypeVar("F", bound=Callable[..., int])
@@ -196,7 +199,9 @@ def make_milter_class(core: MilterCore) -> Any:
                 return self._apply(reply)
             except Exception:
                 log.exception("milter: could not apply %s", reply.action)
-                fallback = core.failed(tx, "could not modify the message")
+                fallback = core.failed(tx, "could not modify the message", "modify")
+                if core.metrics is not None:
+                    core.metrics.errors.labels("modify").inc()
                 if fallback.action == "tempfail":
                     self.setreply(fallback.code, fallback.xcode, fallback.text)
                     return int(Milter.TEMPFAIL)
@@ -275,6 +280,8 @@ def run(config: ServiceConfig, origin: str) -> None:
             negotiate=Milter.negotiate_callback,
         )
         _open_socket(milter, config.milter)  # after register(), as libmilter wants
+        if core.metrics is not None:
+            serve_metrics(core.metrics, config.milter)
         announce(config, origin)
         milter.main()
     finally:
@@ -285,13 +292,26 @@ def run(config: ServiceConfig, origin: str) -> None:
                 os.unlink(config.milter.socket.partition(":")[2])
 
 
+def serve_metrics(metrics: MilterMetrics, settings: MilterSettings) -> None:
+    """Prometheus text on http://metrics_host:metrics_port/metrics (a daemon thread)."""
+    from prometheus_client import start_http_server
+
+    assert settings.metrics_port is not None
+    start_http_server(settings.metrics_port, settings.metrics_host, registry=metrics.registry)
+
+
 def announce(config: ServiceConfig, origin: str) -> None:
     settings = config.milter
     fail = "fail-open" if settings.on_error == "accept" else "fail-closed"
+    metrics = (
+        f"\nmailwarden: metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics"
+        if settings.metrics_port is not None
+        else ""
+    )
     print(
         f"mailwarden: milter on {settings.socket} ({origin}; {fail}; tenants: "
         f"{', '.join(t.file.name if t.file else 'demo' for t in config.tenants)})\n"
-        f"mailwarden: verdict log {config.verdict_log.path}",
+        f"mailwarden: verdict log {config.verdict_log.path}{metrics}",
         file=sys.stderr,
         flush=True,
     )

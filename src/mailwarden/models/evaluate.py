@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from mailwarden.models.bundle import CLASSES, ModelBundle
 from mailwarden.models.frame import Frame
+from mailwarden.models.text import message_words
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -210,28 +211,38 @@ def evaluate_system(
             matrix[index[t], index[p]] += 1
     report["confusion"] = {"labels": labels, "matrix": matrix.tolist()}
 
-    rows, attack = headline_mask(frame)
-    if rows.any() and attack.any() and (rows & ~attack).any():
-        h_truth, h_flag, h_score = attack[rows], flagged[rows], system.score[rows]
-        h = counts(h_truth, h_flag)
-        strata = h_truth.astype(np.int64)
-
-        def recall(idx: npt.NDArray[np.int64]) -> float | None:
-            return counts(h_truth[idx], h_flag[idx])["recall"]  # type: ignore[no-any-return]
-
-        def fpr(idx: npt.NDArray[np.int64]) -> float | None:
-            return counts(h_truth[idx], h_flag[idx])["fpr"]  # type: ignore[no-any-return]
-
-        h["recall_ci95"] = bootstrap(recall, len(h_truth), boot, strata=strata)
-        h["fpr_ci95"] = bootstrap(fpr, len(h_truth), boot, strata=strata)
-        if oracle:
-            h["oracle_recall_at_fpr_0.1%"] = recall_at_fpr(h_truth, h_score, TARGET_FPR)
-        h["target"] = f"recall >= {TARGET_RECALL:.0%} at FPR <= {TARGET_FPR:.1%}"
-        h["target_met"] = bool(
-            (h["recall"] or 0) >= TARGET_RECALL and (h["fpr"] or 0) <= TARGET_FPR
-        )
+    h = headline(system, frame, boot, oracle)
+    if h is not None:
         report["headline"] = h
     return report
+
+
+def headline(
+    system: System, frame: Frame, boot: int = 1000, oracle: bool = True
+) -> dict[str, Any] | None:
+    """The headline benchmark for `system` on `frame` (None when the frame lacks its rows):
+    recall and FPR with bootstrap intervals, and the oracle recall at 0.1% FPR."""
+    rows, attack = headline_mask(frame)
+    if not (rows.any() and attack.any() and (rows & ~attack).any()):
+        return None
+    flagged = system.flagged
+    h_truth, h_flag, h_score = attack[rows], flagged[rows], system.score[rows]
+    h = counts(h_truth, h_flag)
+    strata = h_truth.astype(np.int64)
+
+    def recall(idx: npt.NDArray[np.int64]) -> float | None:
+        return counts(h_truth[idx], h_flag[idx])["recall"]  # type: ignore[no-any-return]
+
+    def fpr(idx: npt.NDArray[np.int64]) -> float | None:
+        return counts(h_truth[idx], h_flag[idx])["fpr"]  # type: ignore[no-any-return]
+
+    h["recall_ci95"] = bootstrap(recall, len(h_truth), boot, strata=strata)
+    h["fpr_ci95"] = bootstrap(fpr, len(h_truth), boot, strata=strata)
+    if oracle:
+        h["oracle_recall_at_fpr_0.1%"] = recall_at_fpr(h_truth, h_score, TARGET_FPR)
+    h["target"] = f"recall >= {TARGET_RECALL:.0%} at FPR <= {TARGET_FPR:.1%}"
+    h["target_met"] = bool((h["recall"] or 0) >= TARGET_RECALL and (h["fpr"] or 0) <= TARGET_FPR)
+    return h
 
 
 def compare(champion: System, challenger: System, frame: Frame, boot: int = 1000) -> dict[str, Any]:
@@ -288,7 +299,7 @@ def error_analysis(
             "subject": frame.text[i].split("\n", 1)[0][:100],
         }
         if bundle is not None:
-            parts = bundle.attribution(frame.x[i], frame.text[i], cls)
+            parts = bundle.attribution(frame.x[i], message_words(frame.text[i]), cls)
             item["top_signals"] = [f"{n} {v:+.2f}" for n, v in parts]
         return item
 

@@ -5,15 +5,18 @@
     frame.y            (n,) int: index into CLASSES (the row's category)
     frame.split        "train" | "test" per row (the dataset's time split)
 
-`validation_split` carves a validation set out of the training rows the same way the dataset
-holds out its test rows: per source, the newest share, duplicate groups on one side.
-Bad input is refused with `DatasetError`: an empty dataset, NaN in a feature column, a category
-the model does not know, a file that is not a dataset.
+`label` is the reviewed label (`training.review`; `corpus_label` keeps the corpus's own).
+`hold_out_sources` re-splits by source (whole corpora as test). `validation_split` carves a
+validation set out of the training rows the same way the dataset holds out its test rows: per
+source, the newest share, duplicate groups on one side. Bad input is refused with
+`DatasetError`: an empty dataset, NaN in a feature column, a category the model does not know, a
+file that is not a dataset.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +27,7 @@ import numpy.typing as npt
 
 from mailwarden.models.bundle import CLASSES
 from mailwarden.training.schema import FeatureSchema, FeatureSchemaMismatch, dataset_metadata
-from mailwarden.training.splits import TEST, SplitRow, time_split
+from mailwarden.training.splits import EXCLUDED, TEST, SplitRow, source_split, time_split
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -53,6 +56,8 @@ class Frame:
     path_: list[str]
     engine_verdict: npt.NDArray[np.str_]
     engine_score: FloatArray
+    corpus_label: npt.NDArray[np.str_]  # the corpus's own label (`label` may be reviewed)
+    corpus_category: npt.NDArray[np.str_]  # the dataset's category before any review
 
     def __len__(self) -> int:
         return len(self.y)
@@ -76,7 +81,23 @@ class Frame:
             path_=[self.path_[i] for i in idx],
             engine_verdict=self.engine_verdict[idx],
             engine_score=self.engine_score[idx],
+            corpus_label=self.corpus_label[idx],
+            corpus_category=self.corpus_category[idx],
         )
+
+    @property
+    def reviewed(self) -> npt.NDArray[np.bool_]:
+        """Rows whose label a reviewer corrected (`training.review`)."""
+        result: npt.NDArray[np.bool_] = self.label != self.corpus_label
+        return result
+
+    def with_corpus_labels(self) -> Frame:
+        """This frame with the corpora's own labels and categories (no review applied)."""
+        copy = self.take(np.ones(len(self), dtype=np.bool_))
+        copy.label, copy.category = copy.corpus_label, copy.corpus_category
+        index = {c: i for i, c in enumerate(CLASSES)}
+        copy.y = np.asarray([index[c] for c in copy.category], dtype=np.int64)
+        return copy
 
     @property
     def unwanted(self) -> npt.NDArray[np.bool_]:
@@ -92,8 +113,11 @@ class Frame:
         return dict(Counter(self.corpus.tolist()))
 
 
-def read_frame(path: str | Path) -> Frame:
+def read_frame(path: str | Path, reviewed: bool = True, review_file: Path | None = None) -> Frame:
+    """The dataset at `path`; with `reviewed`, the label corrections of `review_file` (default:
+    the shipped `training/label_review.csv`) applied."""
     from mailwarden.training.dataset import require_pyarrow
+    from mailwarden.training.review import REVIEW_FILE, reviews
 
     require_pyarrow()
     import pyarrow.parquet as pq
@@ -126,8 +150,18 @@ def read_frame(path: str | Path) -> Frame:
     def col(name: str) -> list[Any]:
         return table.column(name).to_pylist()  # type: ignore[no-any-return]
 
-    category = np.asarray(col("category"), dtype=np.str_)
-    unknown = sorted(set(category.tolist()) - set(CLASSES))
+    corpus_labels: list[str] = col("label")
+    corpus_categories: list[str] = col("category")
+    labels, categories = list(corpus_labels), list(corpus_categories)
+    sha256 = col("sha256")
+    if reviewed:
+        corrections = reviews(review_file or REVIEW_FILE)
+        for i, sha in enumerate(sha256):
+            review = corrections.get(sha)
+            if review is not None and review.corpus_label == corpus_labels[i]:
+                labels[i], categories[i] = review.label, review.category
+    category = np.asarray(categories, dtype=np.str_)
+    unknown = sorted(set(category.tolist() + corpus_categories) - set(CLASSES))
     if unknown:
         raise DatasetError(f"{path}: unknown categories {unknown}; known: {', '.join(CLASSES)}")
     index = {c: i for i, c in enumerate(CLASSES)}
@@ -137,18 +171,44 @@ def read_frame(path: str | Path) -> Frame:
         metadata=metadata,
         x=x,
         y=np.asarray([index[c] for c in category], dtype=np.int64),
-        label=np.asarray(col("label"), dtype=np.str_),
+        label=np.asarray(labels, dtype=np.str_),
         corpus=np.asarray(col("corpus"), dtype=np.str_),
         category=category,
         split=np.asarray(col("split_time"), dtype=np.str_),
         date=col("date"),
         group=col("duplicate_group"),
         text=col("text"),
-        sha256=col("sha256"),
+        sha256=sha256,
         path_=col("path"),
         engine_verdict=np.asarray(col("engine_verdict"), dtype=np.str_),
         engine_score=np.asarray(col("engine_score"), dtype=np.float64),
+        corpus_label=np.asarray(corpus_labels, dtype=np.str_),
+        corpus_category=np.asarray(corpus_categories, dtype=np.str_),
     )
+
+
+def hold_out_sources(frame: Frame, sources: Collection[str]) -> Frame:
+    """`frame` split by source instead of time: every row of `sources` is test, every other
+    row train, and copies of a held-out message found in a kept source are dropped (so no
+    test message has a twin in training). Measures mail from a source never seen at all."""
+    present = set(frame.corpus.tolist())
+    unknown = sorted(set(sources) - present)
+    if unknown:
+        raise DatasetError(
+            f"{frame.path}: no source {', '.join(unknown)} to hold out "
+            f"(sources: {', '.join(sorted(present))})"
+        )
+    if set(sources) >= present:
+        raise DatasetError(f"{frame.path}: holding out every source leaves nothing to train on")
+    rows = [
+        SplitRow(c, d, g) for c, d, g in zip(frame.corpus, frame.date, frame.group, strict=True)
+    ]
+    split = np.asarray(source_split(rows, sources), dtype=np.str_)
+    kept = split != EXCLUDED
+    result = frame.take(kept)
+    result.split = split[kept]
+    result.metadata = {**frame.metadata, "held_out_sources": sorted(sources)}
+    return result
 
 
 def validation_split(frame: Frame, share: float = 0.15) -> npt.NDArray[np.bool_]:

@@ -20,12 +20,14 @@ from mailwarden.models import report as rp
 from mailwarden.models.bundle import (
     ARRAYS,
     MANIFEST,
+    ONNX,
+    SCREEN_ONNX,
     ModelBundle,
     ModelError,
     load_model,
     read_manifest,
 )
-from mailwarden.models.frame import DatasetError, Frame, read_frame
+from mailwarden.models.frame import DatasetError, Frame, hold_out_sources, read_frame
 from mailwarden.models.registry import Registry, mlflow_available, mlflow_log, resolve_model_dir
 from mailwarden.models.train import TrainConfig, train_model
 
@@ -45,7 +47,7 @@ def aligned(bundle: ModelBundle, frame: Frame) -> Frame:
     if bundle.schema.hash == frame.schema.hash:
         return frame
     index = {n: j for j, n in enumerate(frame.schema.names)}
-    missing = [n for n in bundle.used_names if n not in index]
+    missing = [n for n in bundle.input_names if n not in index]
     if missing:
         raise ModelError(
             f"the dataset lacks features the model reads: {', '.join(missing[:5])} "
@@ -84,11 +86,15 @@ def run_eval(
     boot: int = 1000,
     errors: int = 25,
     log: Log | None = None,
+    hold_out: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Evaluate `champion` (and `challenger`) on the dataset's test split; write the report to
-    `out_dir` when given. A spec is a model directory, a registry, "default", or "rules"."""
+    """Evaluate `champion` (and `challenger`) on the dataset's test split (or, with
+    `hold_out`, on those whole sources); write the report to `out_dir` when given. A spec is
+    a model directory, a registry, "default", or "rules"."""
     say = log or (lambda _: None)
     frame = dataset if isinstance(dataset, Frame) else read_frame(dataset)
+    if hold_out:
+        frame = hold_out_sources(frame, hold_out)
     test = frame.take(frame.split == "test")
     if len(test) == 0:
         raise DatasetError(f"{frame.path}: no test rows (split_time == 'test')")
@@ -106,10 +112,16 @@ def run_eval(
             )
         else:
             result["errors"] = ev.error_analysis(test, s.system, None, errors)
+        if test.reviewed.any():
+            result["headline_corpus_labels"] = ev.headline(
+                s.system, test.with_corpus_labels(), boot
+            )
         systems.append(result)
     report: dict[str, Any] = {
         "dataset": frame.path,
+        "held_out_sources": list(frame.metadata.get("held_out_sources", [])),
         "rows": len(test),
+        "reviewed_labels": int(test.reviewed.sum()),
         "by_corpus": test.counts(),
         "systems": systems,
     }
@@ -127,6 +139,10 @@ def run_eval(
             np.where(m.flagged, m.category, rules_sys.category),
         )
         combined = ev.evaluate_system(both, test, target_precision, boot, oracle=False)
+        if test.reviewed.any():
+            combined["headline_corpus_labels"] = ev.headline(
+                both, test.with_corpus_labels(), boot, oracle=False
+            )
         systems.append(combined)
     if len(scored) == 2:
         report["comparison"] = ev.compare(scored[0].system, scored[1].system, test, boot)
@@ -175,12 +191,16 @@ def train_and_register(
     boot: int = 1000,
     export: str | Path | None = None,
     log: Log | None = None,
+    hold_out: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Train on the dataset's train split, save the model as a new registry version, evaluate
     it on the test split (report inside the version), log to MLflow when installed, and promote
     it when asked (or when the registry has no champion yet)."""
     say = log or (lambda _: None)
     frame = read_frame(dataset)
+    if hold_out:  # an experiment: whole sources unseen; never the champion unless asked
+        frame = hold_out_sources(frame, hold_out)
+        promote = bool(promote)
     config = config or TrainConfig()
     bundle, booster, training = train_model(frame, config, say)
     registry = Registry(Path(registry_dir))
@@ -209,8 +229,9 @@ def train_and_register(
     if export is not None:  # the runtime files only: what the packaged default model holds
         export_dir = Path(export)
         export_dir.mkdir(parents=True, exist_ok=True)
-        for name in (ARRAYS, MANIFEST, CARD):
-            shutil.copy2(target / name, export_dir / name)
+        for name in (ARRAYS, MANIFEST, CARD, ONNX, SCREEN_ONNX):
+            if (target / name).is_file():
+                shutil.copy2(target / name, export_dir / name)
         say(f"exported {bundle.version} to {export_dir}")
     promoted = False
     if promote or (promote is None and registry.champion() is None):

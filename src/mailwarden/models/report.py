@@ -41,6 +41,13 @@ def headline_lines(system: dict[str, Any]) -> list[str]:
             f"  oracle (threshold picked on test, reference only): recall "
             f"{pct(oracle['recall'])} at FPR <= 0.1%",
         )
+    raw = system.get("headline_corpus_labels")
+    if raw:
+        lines.insert(
+            -1,
+            f"  with the corpora's unreviewed labels: recall {pct(raw['recall'])}, FPR "
+            f"{pct(raw['fpr'], 3)} ({raw['fp']}/{raw['fp'] + raw['tn']})",
+        )
     return lines
 
 
@@ -48,7 +55,9 @@ def markdown(report: dict[str, Any]) -> str:
     out = [
         f"# Evaluation: {report['dataset']}",
         "",
-        f"Rows: {report['rows']} (test split only).",
+        f"Rows: {report['rows']} (test split only); "
+        f"{report.get('reviewed_labels', 0)} carry a reviewed label "
+        "(mailwarden/training/label_review.csv, docs/models.md).",
         "",
     ]
     for system in report["systems"]:

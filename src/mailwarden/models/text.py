@@ -1,13 +1,14 @@
 """The text model: bag of words over subject and visible body, one linear model per category.
 
-A message's words are taken the way the phrase signals take them (`signals._text`): the first
-`TEXT_CAP` characters, lower-cased, UTF-8, ASCII punctuation turned into spaces, split on
-whitespace, as a set — all at C speed (tens of microseconds where a regex tokenizer took
-~100 us). A word is a feature only if it is 2-24 letters (digits carry dates, prices and ids
-that mark an era or a collector more than an attack) and occurs in at least `min_df` training
-messages *from at least `min_sources` different corpora*: a word seen in one corpus alone can
-only say which corpus a message came from (the Enron tenant's "ect" and "hou", a list's name),
-which is the fingerprint an honest model must not learn.
+A message's words are the phrase signals' own token set (`signals._text.tokens` over
+`Message.searchable`: the first 8,000 characters of subject + body, lower-cased, invisible
+characters removed, ASCII punctuation as space, split, as a set — C speed), so a scan that ran
+any phrase signal pays nothing more to tokenize, and training reads its texts the same way
+(`message_words`). A word is a feature only if it is 2-24 letters (digits carry dates, prices
+and ids that mark an era or a collector more than an attack) and occurs in at least `min_df`
+training messages *from at least `min_sources` different corpora*: a word seen in one corpus
+alone can only say which corpus a message came from (the Enron tenant's "ect" and "hou", a
+list's name), which is the fingerprint an honest model must not learn.
 
 The vocabulary is an exact set of words (intersected with the message's set in C) rather than
 a hashing trick: no hash function to run per word, no collisions, and the words with no weight
@@ -19,7 +20,6 @@ scaled by 1/sqrt(number of known words present).
 from __future__ import annotations
 
 import math
-import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,21 +28,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-TEXT_CAP = 4000  # characters of subject + body read (the dataset's text column holds 4000)
+from mailwarden.message import searchable_text
+from mailwarden.signals._text import phrase_text, tokens
 
 FloatArray = npt.NDArray[np.float64]
-
-_table = bytearray(range(256))
-for _c in string.punctuation:
-    if _c != "'":
-        _table[ord(_c)] = 32
-_PUNCT_TO_SPACE = bytes(_table)
+IntArray = npt.NDArray[np.intp]
+Words = frozenset[bytes]
 
 
-def words(text: str, cap: int = TEXT_CAP) -> frozenset[bytes]:
-    """The set of lower-cased words of the first `cap` characters of `text`."""
-    raw = text[:cap].lower().encode("utf-8", "replace")
-    return frozenset(raw.translate(_PUNCT_TO_SPACE).split())
+def message_words(text: str) -> Words:
+    """The token set a message with this subject + body text gets at scan time."""
+    return tokens(phrase_text(searchable_text(text)))
 
 
 def is_word(token: bytes) -> bool:
@@ -55,7 +51,6 @@ class TextModel:
     vocabulary: dict[bytes, int]
     weights: FloatArray  # (len(vocabulary), n_classes)
     bias: FloatArray  # (n_classes,)
-    cap: int = TEXT_CAP
     keys: frozenset[bytes] = field(init=False, repr=False, compare=False)
     names: list[str] = field(init=False, repr=False, compare=False)  # index -> word
 
@@ -70,29 +65,31 @@ class TextModel:
     def n_classes(self) -> int:
         return int(self.bias.shape[0])
 
-    def indices(self, text: str) -> list[int]:
-        vocabulary = self.vocabulary
-        return [vocabulary[t] for t in words(text, self.cap) & self.keys]
+    def indices(self, words: Words) -> IntArray:
+        """The vocabulary indices of a message's words (set intersection and look-ups in C:
+        a Python loop, and numpy converting a list, each cost more than the rest together)."""
+        found = words & self.keys
+        return np.fromiter(map(self.vocabulary.__getitem__, found), np.intp, len(found))
 
-    def raw(self, text: str) -> FloatArray:
-        """Linear scores (one per class) for one message text."""
-        return self.raw_from(self.indices(text))
+    def raw(self, words: Words) -> FloatArray:
+        """Linear scores (one per class) for one message's words."""
+        return self.raw_from(self.indices(words))
 
-    def raw_from(self, idx: list[int]) -> FloatArray:
-        if not idx:
+    def raw_from(self, idx: IntArray) -> FloatArray:
+        if not len(idx):
             return self.bias.copy()
         result: FloatArray = self.weights[idx].sum(axis=0) / math.sqrt(len(idx)) + self.bias
         return result
 
     def raw_batch(self, texts: Sequence[str]) -> FloatArray:
-        return np.vstack([self.raw(t) for t in texts]) if texts else np.zeros((0, self.n_classes))
+        """Scores for many message texts (a dataset's text column)."""
+        if not texts:
+            return np.zeros((0, self.n_classes))
+        return np.vstack([self.raw(message_words(t)) for t in texts])
 
-    def top_tokens(
-        self, text: str, cls: int, n: int = 3, idx: list[int] | None = None
-    ) -> list[tuple[str, float]]:
-        """The words of `text` that push class `cls` up most (word, weight)."""
-        idx = self.indices(text) if idx is None else idx
-        if not idx:
+    def top_tokens(self, idx: IntArray, cls: int, n: int = 3) -> list[tuple[str, float]]:
+        """The words (vocabulary indices `idx`) that push class `cls` up most (word, weight)."""
+        if not len(idx):
             return []
         scale = 1 / math.sqrt(len(idx))
         weights = self.weights[idx, cls]
@@ -104,20 +101,18 @@ class TextModel:
             "text_tokens": np.asarray(self.names, dtype=np.str_),
             "text_weights": self.weights.astype(np.float32),
             "text_bias": self.bias,
-            "text_options": np.asarray([self.cap], dtype=np.int64),
         }
 
     @classmethod
     def from_arrays(cls, arrays: Any) -> TextModel:
-        tokens = [str(w).encode("utf-8") for w in arrays["text_tokens"]]
+        vocab = [str(w).encode("utf-8") for w in arrays["text_tokens"]]
         weights = np.asarray(arrays["text_weights"], dtype=np.float64)
         bias = np.asarray(arrays["text_bias"], dtype=np.float64)
-        (cap,) = (int(v) for v in arrays["text_options"])
-        if weights.ndim != 2 or weights.shape != (len(tokens), bias.shape[0]):
+        if weights.ndim != 2 or weights.shape != (len(vocab), bias.shape[0]):
             raise ValueError("text model weights do not match its vocabulary")
         if not np.isfinite(weights).all() or not np.isfinite(bias).all():
             raise ValueError("text model holds a non-finite weight")
-        return cls({w: i for i, w in enumerate(tokens)}, weights, bias, cap)
+        return cls({w: i for i, w in enumerate(vocab)}, weights, bias)
 
 
 def fit_text(
@@ -136,7 +131,7 @@ def fit_text(
     """Fit the text model; `sources` (the corpus of each text) drives the vocabulary filter."""
     from scipy import optimize, sparse
 
-    docs = [words(t) for t in texts]
+    docs = [message_words(t) for t in texts]
     df: Counter[bytes] = Counter()
     for doc in docs:
         df.update(doc)
@@ -188,4 +183,4 @@ def fit_text(
         chosen = np.sort(np.argsort(-strength)[:keep])
         vocab = [vocab[i] for i in chosen]
         w = w[chosen]
-    return TextModel({t: i for i, t in enumerate(vocab)}, w, b, TEXT_CAP)
+    return TextModel({t: i for i, t in enumerate(vocab)}, w, b)

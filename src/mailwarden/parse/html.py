@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode
 
+from mailwarden.message import INVISIBLE
 from mailwarden.parse import limits
 
-# Characters a reader does not see; attackers use them to split words ("Pay\u200bPal").
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f]")
 # Elements worth a look: one lexbor pass (a selector list costs one pass per selector).
 _CANDIDATES = "[style], font[color], [hidden]"
 _COLOR_TOKEN = re.compile(r"#[0-9a-f]{3,8}\b|rgba?\([^)]*\)|[a-z]+")
@@ -210,7 +209,7 @@ def _hidden_roots(tree: LexborHTMLParser) -> list[LexborNode]:
 
 def _clean(text: str) -> str:
     if not text.isascii():
-        text = _INVISIBLE.sub("", text)
+        text = INVISIBLE.sub("", text)  # they split words: "Pay\u200bPal"
     return " ".join(text.split())
 
 

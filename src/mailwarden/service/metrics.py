@@ -1,4 +1,6 @@
-"""Prometheus metrics of one service: latency, verdicts, findings, errors (prometheus-client).
+"""Prometheus metrics of the service and the milter: latency, verdicts, findings, errors
+(prometheus-client). `EngineMetrics` is what both count per scanned message; `Metrics` adds the
+HTTP service's requests and feedback, `MilterMetrics` the milter's replies to the MTA.
 
 With several worker processes, `mailwarden serve` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh
 folder before the workers start; every worker then writes its samples there and /metrics, served
@@ -40,32 +42,17 @@ LATENCY_BUCKETS = (
 )
 
 
-class Metrics:
+class EngineMetrics:
+    """Per-message metrics, whoever scans: verdicts, findings, defects, scan time, errors."""
+
+    ERRORS_HELP = "Errors by kind; engine_fault: a message the engine could not score."
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.request_seconds = Histogram(
-            "mailwarden_http_request_duration_seconds",
-            "HTTP request latency, from routing to response, by route.",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.responses = Counter(
-            "mailwarden_http_responses",
-            "HTTP responses by route and status code.",
-            ["route", "status"],
-            registry=r,
-        )
         self.scan_seconds = Histogram(
             "mailwarden_scan_duration_seconds",
             "Engine time per message (parse, signals, detectors, decision).",
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.log_seconds = Histogram(
-            "mailwarden_verdict_log_write_duration_seconds",
-            "Time from queuing rows to their durable (fsynced) commit.",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -87,21 +74,7 @@ class Metrics:
             ["defect"],
             registry=r,
         )
-        self.feedback = Counter(
-            "mailwarden_feedback",
-            "Feedback recorded, by tenant and label.",
-            ["tenant", "label"],
-            registry=r,
-        )
-        self.errors = Counter(
-            "mailwarden_errors",
-            "Requests answered with an error, by the response's error code (unauthorized, "
-            "bad_request, empty_body, not_found, too_large, timeout, not_ready, log_locked, "
-            "log_disk_full, log_io_error, log_error, log_closed, internal); and engine_fault "
-            "for a message the engine could not score (it still gets a verdict).",
-            ["kind"],
-            registry=r,
-        )
+        self.errors = Counter("mailwarden_errors", self.ERRORS_HELP, ["kind"], registry=r)
 
     def count_verdict(self, verdict: Verdict) -> None:
         self.verdicts.labels(
@@ -124,3 +97,74 @@ class Metrics:
             MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+class Metrics(EngineMetrics):
+    """The HTTP service's metrics."""
+
+    ERRORS_HELP = (
+        "Requests answered with an error, by the response's error code (unauthorized, "
+        "bad_request, empty_body, not_found, too_large, timeout, not_ready, log_locked, "
+        "log_disk_full, log_io_error, log_error, log_closed, internal); and engine_fault "
+        "for a message the engine could not score (it still gets a verdict)."
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        r = self.registry
+        self.request_seconds = Histogram(
+            "mailwarden_http_request_duration_seconds",
+            "HTTP request latency, from routing to response, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.responses = Counter(
+            "mailwarden_http_responses",
+            "HTTP responses by route and status code.",
+            ["route", "status"],
+            registry=r,
+        )
+        self.log_seconds = Histogram(
+            "mailwarden_verdict_log_write_duration_seconds",
+            "Time from queuing rows to their durable (fsynced) commit.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.feedback = Counter(
+            "mailwarden_feedback",
+            "Feedback recorded, by tenant and label.",
+            ["tenant", "label"],
+            registry=r,
+        )
+
+
+class MilterMetrics(EngineMetrics):
+    """The milter's metrics: what the MTA was told, and how long the whole answer took."""
+
+    ERRORS_HELP = (
+        "Messages the error policy answered, by reason (scan_timeout, log_unavailable, "
+        "callback, internal), and engine_fault for a message the engine could not score."
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        r = self.registry
+        self.replies = Counter(
+            "mailwarden_milter_replies",
+            "Answers to the MTA at end of message: accept, quarantine, reject, tempfail.",
+            ["action"],
+            registry=r,
+        )
+        self.unscored = Counter(
+            "mailwarden_milter_unscored",
+            "Messages delivered unscored on purpose: no tenant for the recipients, oversize skip.",
+            ["reason"],
+            registry=r,
+        )
+        self.decide_seconds = Histogram(
+            "mailwarden_milter_decision_duration_seconds",
+            "End of message to answer: scan, verdict log commit and policy.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )

@@ -61,13 +61,22 @@ def scan_message(m: Message) -> Scan:
     cached: Scan | None = m.derived.get("phrase_scan")
     if cached is not None:
         return cached
-    text = m.searchable[:PHRASE_CHARS]
-    if "\xa0" in text:
-        text = text.replace("\xa0", " ")
-    words = frozenset(text.encode("utf-8", "replace").translate(_PUNCT_TO_SPACE).split())
-    result = Scan(text, words)
+    text = phrase_text(m.searchable)
+    result = Scan(text, tokens(text))
     m.derived["phrase_scan"] = result
     return result
+
+
+def phrase_text(searchable: str) -> str:
+    """The part of a searchable text (`message.searchable_text`) that phrases are sought in."""
+    text = searchable[:PHRASE_CHARS]
+    return text.replace("\xa0", " ") if "\xa0" in text else text
+
+
+def tokens(text: str) -> frozenset[bytes]:
+    """The word tokens of a phrase text: UTF-8, ASCII punctuation as space, split on white
+    space, as a set (C speed). The text model reads the same set."""
+    return frozenset(text.encode("utf-8", "replace").translate(_PUNCT_TO_SPACE).split())
 
 
 def scan(m: Message) -> tuple[str, frozenset[bytes]]:

@@ -55,14 +55,18 @@ from typing import Any
 
 from mailwarden import __version__
 from mailwarden.corpora import CORPORA, iter_corpus, manifest
+from mailwarden.message import searchable_text
 from mailwarden.parse import headers
+from mailwarden.signals._text import PHRASE_CHARS
 from mailwarden.tenant import Tenant, load_tenant
 from mailwarden.training.fingerprints import Neutralizer, normalise_newlines, xfrom_name
 from mailwarden.training.schema import METADATA_KEY, FeatureSchema
 from mailwarden.training.splits import SplitRow, time_split
 
 TENANT_CORPUS = "enron"
-TEXT_CAP = 4000  # characters of subject + visible body text kept per row
+# Characters of subject + visible body kept per row, in the form the text model reads at scan
+# time (`Message.searchable`: lower-cased, invisible characters removed): what phrases see.
+TEXT_CAP = PHRASE_CHARS
 MAILBOX_POOL = 300  # tenant mailboxes collector recipients are spread over
 BEC_CORPUS = "bec_synth"
 BEC_WARMUP = 0.6  # share of the tenant's timeline that only builds history before attacks
@@ -430,7 +434,8 @@ def build_dataset(
         category, how = category_for(record, values)
         message = values.msg
         text = f"{message.subject}\n{message.body_text[: TEXT_CAP * 2]}"
-        text = neutralize.scrub_text(text, record.sha256, message.header("list-id"))[:TEXT_CAP]
+        text = neutralize.scrub_text(text, record.sha256, message.header("list-id"))
+        text = searchable_text(text)[:TEXT_CAP]
         row = {
             "sha256": record.sha256,
             "corpus": record.corpus,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mailwarden.signals import discover
@@ -31,6 +31,10 @@ class FeatureSchemaMismatch(ValueError):
 class FeatureSchema:
     version: int
     features: tuple[tuple[str, str], ...]  # (signal name, "bool" | "int" | "float"), sorted
+    names: tuple[str, ...] = field(init=False, repr=False, compare=False)  # read per message
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(name for name, _ in self.features))
 
     @classmethod
     def current(cls) -> FeatureSchema:
@@ -41,10 +45,6 @@ class FeatureSchema:
             if spec.type in FEATURE_TYPES
         )
         return cls(SCHEMA_VERSION, tuple(features))
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.features)
 
     @property
     def hash(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mailwarden.baselines.observation import payment_fingerprints
 from mailwarden.baselines.profiles import BaselineView
 from mailwarden.context import Context
+from mailwarden.domains import registrable
 from mailwarden.message import Message
 from mailwarden.signals import signal
 from mailwarden.signals._data import brands_owning, is_freemail
@@ -134,6 +135,22 @@ def name_new_address(m: Message, ctx: Context) -> bool:
     if view is None or m.from_ is None or not view.name_addresses:
         return False
     return all(use.value != m.from_.addr for use in view.name_addresses)
+
+
+@signal("sender.name_new_domain", bool)
+def name_new_domain(m: Message, ctx: Context) -> bool:
+    """A display name known with other addresses arrives from a domain none of them used: a
+    name borrowed by another domain, not a sender rotating addresses inside its own (airline
+    and retail newsletters send each issue from a fresh address on the same domain)."""
+    view = _view(ctx)
+    if view is None or m.from_ is None or not view.name_addresses:
+        return False
+    if any(use.value == m.from_.addr for use in view.name_addresses):
+        return False
+    return all(
+        registrable(use.value.rpartition("@")[2]) != m.from_.registrable
+        for use in view.name_addresses
+    )
 
 
 @signal("sender.address_new_name", bool)
