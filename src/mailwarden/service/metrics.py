@@ -144,7 +144,7 @@ class MilterMetrics(EngineMetrics):
 
     ERRORS_HELP = (
         "Messages the error policy answered, by reason (scan_timeout, log_unavailable, "
-        "callback, internal), and engine_fault for a message the engine could not score."
+        "callback, internal, modify), and engine_fault for a message the engine could not score."
     )
 
     def __init__(self) -> None:

@@ -139,10 +139,8 @@ def read_records(
 ) -> list[Record]:
     records: list[Record] = []
     for corpus in corpora:
-        rows = manifest(corpus, root)
         keep = chosen_paths(corpus, root, limit)
         for item in iter_corpus(corpus, root, keep):
-            row = rows.get(item.path, {})
             date = _manifest_date(item.date) or _header_date(item.raw)
             records.append(
                 Record(
@@ -151,7 +149,8 @@ def read_records(
                     label=item.label,
                     date=date,
                     group=item.duplicate_of or item.path,
-                    sha256=row.get("sha256") or hashlib.sha256(item.raw).hexdigest(),
+                    # of the bytes: two files may share a path (enron has a few), not a hash
+                    sha256=hashlib.sha256(item.raw).hexdigest(),
                     raw=item.raw,
                 )
             )
