@@ -9,6 +9,7 @@ model is exercised on the hand-written sample messages.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,14 @@ from mailwarden.detectors.model import ModelDetector, UnavailableModel, load_mod
 from mailwarden.engine import Engine
 from mailwarden.models import DEFAULT_MODEL_DIR
 from mailwarden.models import evaluate as ev
-from mailwarden.models.bundle import CLASSES, ModelError, ModelInputError, load_model
+from mailwarden.models.bundle import (
+    CLASSES,
+    ModelError,
+    ModelInputError,
+    Prediction,
+    Thresholds,
+    load_model,
+)
 from mailwarden.models.frame import DatasetError, hold_out_sources, read_frame
 from mailwarden.models.pipeline import run_eval
 from mailwarden.models.registry import Registry, RegistryError
@@ -224,6 +232,10 @@ def test_text_model_ignores_words_seen_in_one_corpus_only() -> None:
     assert model.raw(phish)[2] > model.raw(lunch)[2]
     again = TextModel.from_arrays(model.to_arrays())
     np.testing.assert_allclose(again.raw(phish), model.raw(phish))
+    # the hashed look-up finds exactly the vocabulary's words, and nothing else
+    for words in (phish, lunch, message_words("verify lunch zebra password enron"), frozenset()):
+        expected = sorted(model.vocabulary[w] for w in words if w in model.vocabulary)
+        assert sorted(model.indices(words).tolist()) == expected
 
 
 def test_the_text_model_reads_words_as_the_phrase_signals_do() -> None:
@@ -436,6 +448,36 @@ def test_nan_feature_skips_the_model_for_that_message_and_says_which(model_dir: 
     del values[name]
     with pytest.raises(ModelInputError, match="missing-feature"):
         bundle.vector(values, "screen" if bundle.screen is not None else "full")
+
+
+@pytest.mark.parametrize(
+    ("category", "unwanted", "symbol", "points"),
+    [
+        ("credential_phishing", "strict", "MODEL_CREDENTIAL_PHISHING", 8.0),  # decides alone
+        ("credential_phishing", "loose", "MODEL_CREDENTIAL_PHISHING", 2.0),  # needs a rule
+        ("spam", "strict", "MODEL_SPAM", 5.0),
+        ("spam", "loose", None, 0.0),  # a borderline spam call is no finding at all
+        ("credential_phishing", "below", None, 0.0),
+    ],
+)
+def test_the_model_decides_alone_only_above_its_strict_threshold(
+    model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    category: str,
+    unwanted: str,
+    symbol: str | None,
+    points: float,
+) -> None:
+    bundle = dataclasses.replace(load_model(model_dir), thresholds=Thresholds(0.9, 0.5))
+    detector = ModelDetector(bundle)
+    p = {"strict": 0.95, "loose": 0.7, "below": 0.2}[unwanted]
+    probabilities = dict.fromkeys(CLASSES, 0.0) | {"safe": 1 - p, category: p}
+    x = np.zeros(len(bundle.schema.names))
+    found = Prediction(probabilities, np.zeros(6), np.zeros(6), np.zeros(6), x=x)
+    monkeypatch.setattr(type(bundle), "score", lambda *args: found)
+    values = FakeValues({n: 0 for n in detector.signals_used()})
+    result = detector.score(values)  # type: ignore[arg-type]
+    assert [(f.symbol, f.score) for f in result.findings] == ([(symbol, points)] if symbol else [])
 
 
 def test_a_model_fault_costs_the_model_not_the_verdict(

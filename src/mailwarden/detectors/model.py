@@ -94,10 +94,17 @@ class ModelDetector:
             return ModelResult([], summary)
         category = prediction.top
         level = "strict" if unwanted >= strict else "loose"
+        # Above the strict threshold the model decides alone; above the loose one (1% of
+        # validation ham) an attack call is evidence worth half a verdict, which a rule must
+        # corroborate, and a spam call is nothing (marketing phrases would corroborate it on
+        # every newsletter).
         if category == "spam":
-            points = self.thresholds.spam if level == "strict" else self.thresholds.spam / 2
+            if level == "loose":
+                return ModelResult([], summary)
+            points = self.thresholds.spam
         else:
-            points = self.thresholds.malicious if level == "strict" else self.thresholds.suspicious
+            strict_points, loose_points = self.thresholds.malicious, self.thresholds.suspicious / 2
+            points = strict_points if level == "strict" else loose_points
         assert prediction.x is not None  # a screened message is below `loose`: never here
         parts = bundle.attribution(prediction.x, words, category, done=prediction)
         evidence = (

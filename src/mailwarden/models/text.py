@@ -51,25 +51,42 @@ class TextModel:
     vocabulary: dict[bytes, int]
     weights: FloatArray  # (len(vocabulary), n_classes)
     bias: FloatArray  # (n_classes,)
-    keys: frozenset[bytes] = field(init=False, repr=False, compare=False)
     names: list[str] = field(init=False, repr=False, compare=False)  # index -> word
+    # The vocabulary as Python's own hashes of its words (this process's), sorted, and the
+    # word index of each: a message's words are looked up with one vectorised binary search
+    # in 40 KB of contiguous memory instead of a probe per word into a dict of byte strings
+    # scattered over the heap (measured in a scan, caches cold: ~25 us against ~105 us).
+    _hashes: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    _order: IntArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [""] * len(self.vocabulary)
         for t, i in self.vocabulary.items():
             names[i] = t.decode("utf-8", "replace")
         object.__setattr__(self, "names", names)
-        object.__setattr__(self, "keys", frozenset(self.vocabulary))
+        words = list(self.vocabulary)
+        hashes = np.fromiter(map(hash, words), np.int64, len(words))
+        order = np.argsort(hashes, kind="stable")
+        if len(np.unique(hashes)) != len(hashes):  # two words, one hash: never seen; be exact
+            raise ValueError("text model vocabulary hashes collide")
+        index = np.fromiter((self.vocabulary[w] for w in words), np.intp, len(words))
+        object.__setattr__(self, "_hashes", hashes[order])
+        object.__setattr__(self, "_order", index[order])
 
     @property
     def n_classes(self) -> int:
         return int(self.bias.shape[0])
 
     def indices(self, words: Words) -> IntArray:
-        """The vocabulary indices of a message's words (set intersection and look-ups in C:
-        a Python loop, and numpy converting a list, each cost more than the rest together)."""
-        found = words & self.keys
-        return np.fromiter(map(self.vocabulary.__getitem__, found), np.intp, len(found))
+        """The vocabulary indices of a message's words. A word outside the vocabulary whose
+        64-bit hash equals a vocabulary word's would count as it: ~1e-13 per message."""
+        if not words or not len(self._hashes):
+            return np.zeros(0, dtype=np.intp)
+        hashes = np.fromiter(map(hash, words), np.int64, len(words))
+        at = np.searchsorted(self._hashes, hashes)
+        at[at == len(self._hashes)] = 0
+        found: IntArray = self._order[at[self._hashes[at] == hashes]]
+        return found
 
     def raw(self, words: Words) -> FloatArray:
         """Linear scores (one per class) for one message's words."""
