@@ -350,7 +350,7 @@ class MilterCore:
             verdicts = [dataclasses.replace(v, defects=(*v.defects, defect)) for v in verdicts]
         rows = [self._row(i, t, v, raw) for i, t, v in zip(ids, tenants, verdicts, strict=True)]
         # the strictest answer wins; on a tie, the first recipient's tenant
-        chosen = max(range(len(verdicts)), key=lambda k: (SEVERITY[verdicts[k].action], -k))
+        chosen = max(range(len(verdicts)), key=lambda k: (SEVERITY.get(verdicts[k].action, 0), -k))
         try:
             self._bridge.append(rows, settings.log_timeout_s)
         except LogUnavailable as exc:

@@ -8,16 +8,19 @@ A model directory holds:
   parameters, decision thresholds, training provenance and the sha256 of ``model.npz``;
 * ``model.npz`` — the compiled trees (`trees.CompiledTrees`) and the text model
   (`text.TextModel`), plain arrays, no pickle;
-* ``trees.onnx`` — the same trees as an ONNX graph (`onnx_trees`), written when the ``onnx``
-  package is installed at training time; scored by onnxruntime when that is installed at scan
-  time (about 2x faster per row), else the numpy trees score;
+* ``trees.onnx`` / ``screen.onnx`` — the full trees and the screen's as ONNX graphs
+  (`onnx_trees`), written when the ``onnx`` package is installed at training time; scored by
+  onnxruntime when that is installed at scan time (about 2x faster per row), else the numpy
+  trees score;
 * optionally ``lightgbm.txt`` (the booster, for inspection and retraining) and the training and
   evaluation reports.
 
 `load_model` checks everything before the model scores anything and raises `ModelError` with
 the file and the reason: missing or damaged files, a checksum that does not match, a schema
-version or a feature the engine no longer has (`FeatureSchemaMismatch`). Scoring is
-`ModelBundle.predict(features, words)`: calibrated probabilities per category.
+version or a feature the engine no longer has (`FeatureSchemaMismatch`). Scoring one message is
+`ModelBundle.score(signal_values, words)`: the screen first (when the model has one), the full
+trees for what it does not pass; calibrated probabilities per category and the deciding stage.
+`predict_batch` scores a dataset's rows the same way.
 """
 
 from __future__ import annotations
