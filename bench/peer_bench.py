@@ -175,6 +175,19 @@ def daemon(command: list[str], log: Path, ready: Callable[[], bool], what: str) 
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def post_json(
+    conn: http.client.HTTPConnection, path: str, raw: bytes, headers: dict[str, str]
+) -> dict[str, object]:
+    """POST a message, the JSON answer (RuntimeError unless HTTP 200)."""
+    conn.request("POST", path, body=raw, headers=headers)
+    answer = conn.getresponse()
+    body = answer.read()
+    if answer.status != 200:
+        raise RuntimeError(f"HTTP {answer.status}: {body[:200]!r}")
+    found: dict[str, object] = orjson.loads(body)
+    return found
+
+
 def connects(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -230,13 +243,7 @@ def run_service(
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "message/rfc822"}
 
         def scan(raw: bytes) -> dict[str, object]:
-            conn.request("POST", "/v1/scan?learn=false", body=raw, headers=headers)
-            answer = conn.getresponse()
-            body = answer.read()
-            if answer.status != 200:
-                raise RuntimeError(f"HTTP {answer.status}: {body[:200]!r}")
-            found: dict[str, object] = orjson.loads(body)
-            return found
+            return post_json(conn, "/v1/scan?learn=false", raw, headers)
 
         scan(messages[0].raw)
         cpu = session_cpu(pid)
@@ -333,13 +340,7 @@ def run_rspamd(messages: list[CorpusMessage], result: Result, folder: Path) -> N
     headers = {"Hostname": "mx.bench.test", "Helo": "mx.bench.test"}
 
     def check(conn: http.client.HTTPConnection, raw: bytes) -> dict[str, object]:
-        conn.request("POST", "/checkv2", body=raw, headers=headers)
-        answer = conn.getresponse()
-        body = answer.read()
-        if answer.status != 200:
-            raise RuntimeError(f"HTTP {answer.status}: {body[:200]!r}")
-        found: dict[str, object] = orjson.loads(body)
-        return found
+        return post_json(conn, "/checkv2", raw, headers)
 
     def ready() -> bool:
         if not connects(port):
