@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from mailwarden.domains import registrable, to_unicode
 from mailwarden.message import Address, Attachment, AuthResult, Hop, Link, Message
@@ -90,3 +98,36 @@ def make_message(
     }
     fields.update(overrides)
     return Message(**fields)
+
+
+@contextlib.contextmanager
+def milter_running(folder: Path, milter: str, token: str) -> Iterator[tuple[Path, int]]:
+    """A real `mailwarden milter` process for the demo tenant, configured by the YAML flow
+    mapping `milter` (which names its unix socket, returned), until the block ends."""
+    socket = Path(milter.split("unix:", 1)[1].split("'", 1)[0])
+    (folder / "service.yml").write_text(
+        "tenants:\n"
+        f"  - tokens: [{{name: t, sha256: '{token}'}}]\n"
+        "verdict_log: {path: verdicts.sqlite}\n"
+        f"milter: {milter}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mailwarden.milter.server", str(folder / "service.yml")],
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / "milter.err").open("wb"),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not socket.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not socket.exists():
+            pytest.fail(f"the milter did not start: {(folder / 'milter.err').read_text()}")
+        yield socket, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -12,8 +12,6 @@ import os
 import socket
 import sqlite3
 import struct
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from factories import milter_running
 from mailwarden.engine import Engine
 from mailwarden.milter.config import MilterSettings
 from mailwarden.milter.core import MilterCore, Reply, Transaction
@@ -545,32 +544,9 @@ def milter_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     pytest.importorskip("Milter", reason="pymilter (the milter extra) is not installed")
     folder = tmp_path_factory.mktemp("milter")
     path = folder / "m.sock"
-    (folder / "service.yml").write_text(
-        "tenants:\n"
-        "  - tokens: [{name: t, sha256: '" + "0" * 64 + "'}]\n"
-        "verdict_log: {path: verdicts.sqlite}\n"
-        f"milter: {{socket: 'unix:{path}', max_scan_bytes: 65536, timeout_s: 5}}\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mailwarden.milter.server", str(folder / "service.yml")],
-        stdout=subprocess.DEVNULL,
-        stderr=(folder / "milter.err").open("wb"),
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not path.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not path.exists():
-            pytest.fail(f"milter did not start: {(folder / 'milter.err').read_text()}")
-        yield str(path), process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    settings = f"{{socket: 'unix:{path}', max_scan_bytes: 65536, timeout_s: 5}}"
+    with milter_running(folder, settings, "0" * 64) as (socket_path, pid):
+        yield str(socket_path), pid
     assert not path.exists(), "the milter left its socket behind"
 
 

@@ -13,15 +13,14 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from factories import milter_running
 from mailwarden.milter import lab
 
 SAMPLES = Path(__file__).resolve().parents[1] / "src" / "mailwarden" / "ruleset" / "samples"
@@ -79,32 +78,11 @@ def milter_socket() -> Iterator[tuple[str, Path]]:
     folder = Path(tempfile.mkdtemp(prefix="mailwarden-milter-"))
     folder.chmod(0o755)  # Postfix's smtpd (user postfix) reaches the socket in it
     path = folder / "milter.sock"
-    (folder / "service.yml").write_text(
-        "tenants:\n"
-        "  - tokens: [{name: mx, sha256: '" + "1" * 64 + "'}]\n"
-        "verdict_log: {path: verdicts.sqlite}\n"
-        f"milter: {{socket: 'unix:{path}', socket_group: postfix, on_error: accept}}\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mailwarden.milter.server", str(folder / "service.yml")],
-        stdout=subprocess.DEVNULL,
-        stderr=(folder / "milter.err").open("wb"),
-        start_new_session=True,
-    )
+    settings = f"{{socket: 'unix:{path}', socket_group: postfix, on_error: accept}}"
     try:
-        deadline = time.monotonic() + 30
-        while not path.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not path.exists():
-            pytest.fail(f"the milter did not start: {(folder / 'milter.err').read_text()}")
-        yield f"unix:{path}", folder / "verdicts.sqlite"
+        with milter_running(folder, settings, "1" * 64):
+            yield f"unix:{path}", folder / "verdicts.sqlite"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         shutil.rmtree(folder, ignore_errors=True)
 
 
