@@ -378,15 +378,14 @@ def run_rspamd(messages: list[CorpusMessage], result: Result, folder: Path) -> N
 def draw(root: Path, count: int, seed: int, only: set[str] | None = None) -> list[CorpusMessage]:
     """`count` messages drawn reproducibly from every corpus (among the paths in `only` when
     given), with their labels, reviewed corrections applied."""
-    from mailwarden.training.review import reviews
+    from mailwarden.training.review import review_for
 
     mix = sample_mix(root, per_corpus=count // 6 + 50, seed=seed, only=only)
     mix.sort(key=lambda m: (m.corpus, m.path))
     chosen = random.Random(seed).sample(mix, min(count, len(mix)))
-    corrections = reviews()
     for i, message in enumerate(chosen):
-        review = corrections.get(hashlib.sha256(message.raw).hexdigest())
-        if review is not None and review.corpus_label == message.label:
+        review = review_for(hashlib.sha256(message.raw).hexdigest(), message.label)
+        if review is not None:
             chosen[i] = dataclasses.replace(message, label=review.label)
     return [m for m in chosen if m.label in ("ham", "spam", "malicious")]
 

@@ -117,7 +117,7 @@ def read_frame(path: str | Path, reviewed: bool = True, review_file: Path | None
     """The dataset at `path`; with `reviewed`, the label corrections of `review_file` (default:
     the shipped `training/label_review.csv`) applied."""
     from mailwarden.training.dataset import require_pyarrow
-    from mailwarden.training.review import REVIEW_FILE, reviews
+    from mailwarden.training.review import REVIEW_FILE, review_for
 
     require_pyarrow()
     import pyarrow.parquet as pq
@@ -155,10 +155,9 @@ def read_frame(path: str | Path, reviewed: bool = True, review_file: Path | None
     labels, categories = list(corpus_labels), list(corpus_categories)
     sha256 = col("sha256")
     if reviewed:
-        corrections = reviews(review_file or REVIEW_FILE)
         for i, sha in enumerate(sha256):
-            review = corrections.get(sha)
-            if review is not None and review.corpus_label == corpus_labels[i]:
+            review = review_for(sha, corpus_labels[i], review_file or REVIEW_FILE)
+            if review is not None:
                 labels[i], categories[i] = review.label, review.category
     category = np.asarray(categories, dtype=np.str_)
     unknown = sorted(set(category.tolist() + corpus_categories) - set(CLASSES))

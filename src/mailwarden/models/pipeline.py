@@ -98,6 +98,8 @@ def run_eval(
     test = frame.take(frame.split == "test")
     if len(test) == 0:
         raise DatasetError(f"{frame.path}: no test rows (split_time == 'test')")
+    # the headline with the corpora's own labels too, when a review changed some in this split
+    raw_labels = test.with_corpus_labels() if test.reviewed.any() else None
     scored = [score(champion, test)]
     if challenger is not None:
         scored.append(score(challenger, test))
@@ -112,10 +114,8 @@ def run_eval(
             )
         else:
             result["errors"] = ev.error_analysis(test, s.system, None, errors)
-        if test.reviewed.any():
-            result["headline_corpus_labels"] = ev.headline(
-                s.system, test.with_corpus_labels(), boot
-            )
+        if raw_labels is not None:
+            result["headline_corpus_labels"] = ev.headline(s.system, raw_labels, boot)
         systems.append(result)
     report: dict[str, Any] = {
         "dataset": frame.path,
@@ -139,10 +139,8 @@ def run_eval(
             np.where(m.flagged, m.category, rules_sys.category),
         )
         combined = ev.evaluate_system(both, test, target_precision, boot, oracle=False)
-        if test.reviewed.any():
-            combined["headline_corpus_labels"] = ev.headline(
-                both, test.with_corpus_labels(), boot, oracle=False
-            )
+        if raw_labels is not None:
+            combined["headline_corpus_labels"] = ev.headline(both, raw_labels, boot, oracle=False)
         systems.append(combined)
     if len(scored) == 2:
         report["comparison"] = ev.compare(scored[0].system, scored[1].system, test, boot)

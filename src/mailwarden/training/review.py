@@ -69,3 +69,10 @@ def reviews(path: Path = REVIEW_FILE) -> dict[str, Review]:
                 raise ValueError(f"{path}:{line}: bad or repeated sha256 {sha!r}")
             out[sha] = review
     return out
+
+
+def review_for(sha256: str, corpus_label: str, path: Path = REVIEW_FILE) -> Review | None:
+    """The correction for the message with this hash, if it was reviewed with this corpus
+    label (a correction never applies to a message the corpus already labels otherwise)."""
+    review = reviews(path).get(sha256)
+    return review if review is not None and review.corpus_label == corpus_label else None
